@@ -1,0 +1,3 @@
+// The StageSet API and the kinds it reads.
+export * from "./stageset";
+export * from "./external-artifact";

@@ -1,0 +1,93 @@
+// The StageSet kind (stageset.dev/v1alpha1). crds/stageset.dev_stagesets.yaml is the
+// source of truth; these types follow it field for field.
+import { a, RegisterKind } from "pepr";
+
+export const StageSetGVK = { group: "stageset.dev", version: "v1alpha1", kind: "StageSet", plural: "stagesets" } as const;
+
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+export interface SourceRef {
+  apiVersion?: string;
+  kind?: string;
+  name: string;
+  namespace?: string;
+}
+
+export interface HealthExpr {
+  apiVersion: string;
+  kind: string;
+  current: string;
+  inProgress?: string;
+  failed?: string;
+}
+
+export interface ReadyChecks {
+  timeout?: string;
+  disableWait?: boolean;
+  checks?: ObjectRef[];
+  exprs?: HealthExpr[];
+}
+
+export interface Stage {
+  name: string;
+  sourceRef: SourceRef;
+  path?: string;
+  prune?: boolean;
+  timeout?: string;
+  readyChecks?: ReadyChecks;
+  actions?: Record<string, unknown>;
+}
+
+export interface StageSetSpec {
+  stages: Stage[];
+  interval?: string;
+  retryInterval?: string;
+  timeout?: string;
+  suspend?: boolean;
+}
+
+export type ConditionStatus = "True" | "False" | "Unknown";
+
+export interface Condition {
+  type: string;
+  status: ConditionStatus;
+  observedGeneration?: number;
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+export type StagePhase = "Pending" | "Applying" | "Waiting" | "Ready" | "Failed" | "Pruning" | "Deleting";
+
+export interface StageStatus {
+  name: string;
+  phase: StagePhase;
+  attemptedRevision?: string;
+  appliedRevision?: string;
+  objects?: number;
+  message?: string;
+  lastTransitionTime?: string;
+}
+
+export interface StageSetStatus {
+  observedGeneration?: number;
+  lastHandledReconcileAt?: string;
+  currentStage?: string;
+  currentRevision?: string;
+  lastAttemptedRevisions?: Record<string, string>;
+  lastAppliedRevisions?: Record<string, string>;
+  conditions?: Condition[];
+  stages?: StageStatus[];
+}
+
+export class StageSet extends a.GenericKind {
+  declare spec?: StageSetSpec;
+  declare status?: StageSetStatus;
+}
+
+RegisterKind(StageSet, StageSetGVK);

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# npm start: installs dependencies if this clone has none yet, then runs scripts/run.ts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[[ -d node_modules ]] || npm ci --no-audit --no-fund
+exec npx tsx scripts/run.ts "$@"

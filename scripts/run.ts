@@ -1,0 +1,63 @@
+// The run command (npm start): with no cluster configured, start the embedded local
+// control plane; install the CRDs; run the controller locally with `pepr dev` against it;
+// print the kubeconfig path. Ctrl-C stops everything it started.
+import { spawn, type ChildProcess } from "node:child_process";
+import { resolve } from "node:path";
+import { harnessBinDir, kubectl, startControlPlane, type ControlPlane } from "../test/harness/control-plane";
+
+const root = resolve(import.meta.dirname, "..");
+const say = (line: string) => process.stdout.write(`[stageset] ${line}\n`);
+
+async function main(): Promise<void> {
+  let plane: ControlPlane | undefined;
+  let kubeconfig = process.env.KUBECONFIG;
+  const binDir = harnessBinDir();
+  if (!kubeconfig) {
+    say("no KUBECONFIG set: starting the embedded local control plane");
+    plane = await startControlPlane({ log: say });
+    kubeconfig = plane.kubeconfig;
+  }
+  const crds = ["-f", resolve(root, "crds")];
+  // A local plane has no Flux: install the ExternalArtifact CRD so stages have a source kind.
+  if (plane) crds.push("-f", resolve(root, "test/fixtures/crds"));
+  say(kubectl(binDir, kubeconfig, ["apply", "--server-side", "--force-conflicts", ...crds]).trim());
+
+  say("starting the controller (pepr dev)");
+  const controller = spawn("npx", ["pepr", "dev", "--yes", "--host", "127.0.0.1"], {
+    cwd: root,
+    env: { ...process.env, KUBECONFIG: kubeconfig },
+    stdio: "inherit",
+    detached: true,
+  });
+
+  say(`ready. In another shell:\n\n    export KUBECONFIG=${kubeconfig}\n    ${binDir}/kubectl get stagesets -A\n`);
+  await untilStopped(controller);
+  say("stopping");
+  stopGroup(controller);
+  await plane?.stop();
+}
+
+function untilStopped(child: ChildProcess): Promise<void> {
+  return new Promise(done => {
+    process.once("SIGINT", () => done());
+    process.once("SIGTERM", () => done());
+    child.once("exit", code => {
+      say(`controller exited with code ${code}`);
+      done();
+    });
+  });
+}
+
+function stopGroup(child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null) return;
+  try {
+    process.kill(-child.pid, "SIGTERM");
+  } catch {
+    // already gone
+  }
+}
+
+main().catch(err => {
+  process.stderr.write(`[stageset] ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

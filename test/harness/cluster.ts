@@ -1,0 +1,42 @@
+// Test helpers on the real API server: an isolated namespace per test file, and
+// eventually() for conditions that settle asynchronously.
+import { randomBytes } from "node:crypto";
+import { K8s, kind } from "pepr";
+
+export const testRunLabel = "stageset.dev/test-run";
+const runId = randomBytes(3).toString("hex");
+
+/** Creates a namespace `<prefix>-<random>` labelled with this run; returns its name. */
+export async function createTestNamespace(prefix: string): Promise<string> {
+  const name = `${prefix}-${randomBytes(3).toString("hex")}`;
+  await K8s(kind.Namespace).Apply({ metadata: { name, labels: { [testRunLabel]: runId } } });
+  return name;
+}
+
+export async function deleteTestNamespace(name: string): Promise<void> {
+  await K8s(kind.Namespace).Delete(name);
+}
+
+export interface EventuallyOptions {
+  timeoutMs?: number;
+  intervalMs?: number;
+  what: string;
+}
+
+/** Polls read() until accept() holds; fails with the last value seen. */
+export async function eventually<T>(read: () => Promise<T>, accept: (v: T) => boolean, opts: EventuallyOptions): Promise<T> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  let last: T | undefined;
+  let lastErr: unknown;
+  while (Date.now() < deadline) {
+    try {
+      last = await read();
+      if (accept(last)) return last;
+    } catch (err) {
+      lastErr = err;
+    }
+    await new Promise(ok => setTimeout(ok, opts.intervalMs ?? 200));
+  }
+  const seen = last === undefined ? `error ${JSON.stringify(lastErr)}` : JSON.stringify(last).slice(0, 2000);
+  throw new Error(`timed out waiting for ${opts.what}; last seen: ${seen}`);
+}

@@ -1,0 +1,36 @@
+import { defineConfig } from "vitest/config";
+
+// Two projects: pure unit tests beside the code, and integration tests that share one
+// real control plane started in globalSetup (each test file works in its own namespace).
+export default defineConfig({
+  test: {
+    // Integration tests mostly wait on the API server, so run a few files at once.
+    poolOptions: { forks: { maxForks: 3, minForks: 1 } },
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["capabilities/**/*.test.ts", "test/unit/**/*.test.ts"],
+        },
+      },
+      {
+        test: {
+          name: "build",
+          include: ["test/build/**/*.test.ts"],
+          testTimeout: 300_000,
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          globalSetup: ["test/integration/global-setup.ts"],
+          setupFiles: ["test/integration/setup.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          pool: "forks",
+        },
+      },
+    ],
+  },
+});
