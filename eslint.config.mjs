@@ -18,6 +18,8 @@ export default [
     rules: {
       ...tsPlugin.configs.recommended.rules,
       "no-undef": "off",
+      // TypeScript checks redeclaration itself, and allows the const-and-type idiom.
+      "no-redeclare": "off",
       "no-unused-vars": "off",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "max-lines": ["error", { max: 300, skipBlankLines: true, skipComments: true }],

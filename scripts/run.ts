@@ -2,10 +2,11 @@
 // control plane; install the CRDs; run the controller locally with `pepr dev` against it;
 // print the kubeconfig path. Ctrl-C stops everything it started.
 import { spawn, type ChildProcess } from "node:child_process";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { harnessBinDir, kubectl, startControlPlane, type ControlPlane } from "../test/harness/control-plane";
 
-const root = resolve(import.meta.dirname, "..");
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const say = (line: string) => process.stdout.write(`[stageset] ${line}\n`);
 
 async function main(): Promise<void> {
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
   say("starting the controller (pepr dev)");
   const controller = spawn("npx", ["pepr", "dev", "--yes", "--host", "127.0.0.1"], {
     cwd: root,
-    env: { ...process.env, KUBECONFIG: kubeconfig },
+    env: { ...process.env, KUBECONFIG: kubeconfig, LOG_LEVEL: process.env.LOG_LEVEL ?? "info" },
     stdio: "inherit",
     detached: true,
   });

@@ -1,3 +1,5 @@
-// The StageSet API and the kinds it reads.
+// The StageSet API, the kinds it reads, and the vocabulary of its status.
 export * from "./stageset";
 export * from "./external-artifact";
+export * from "./reasons";
+export * from "./errors";

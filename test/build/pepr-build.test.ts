@@ -2,11 +2,12 @@
 // the watcher and dev mode) and produce a watch-only module: a watcher, no webhooks.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
 
-const root = resolve(import.meta.dirname, "../..");
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 describe("npx pepr build", () => {
   it("finishes and writes a watch-only module", () => {

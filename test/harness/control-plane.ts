@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import { request } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 
 export interface ControlPlane {
   /** Path of an admin (system:masters) kubeconfig. */
@@ -28,7 +29,7 @@ export interface ControlPlaneOptions {
   log?: (line: string) => void;
 }
 
-const repoRoot = resolve(import.meta.dirname, "../..");
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const startTimeoutMs = 120_000;
 
 // Children must not outlive a runner that dies without calling stop().

@@ -4,7 +4,8 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { K8s, kind } from "pepr";
 import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,7 +13,7 @@ import { ExternalArtifact, StageSet } from "../../capabilities/api";
 import { startArtifactServer, type ArtifactServer } from "../harness/artifact-server";
 import { createTestNamespace, deleteTestNamespace, eventually } from "../harness/cluster";
 
-const root = resolve(import.meta.dirname, "../..");
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 let ns: string;
 let artifacts: ArtifactServer;
 

@@ -1,6 +1,7 @@
 // Starts one real control plane for the whole integration run and installs the CRDs
 // every test needs (ours from crds/, and the test copy of Flux's ExternalArtifact).
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
 import { kubectl, startControlPlane, type ControlPlane } from "../harness/control-plane";
 
@@ -11,7 +12,7 @@ declare module "vitest" {
   }
 }
 
-const root = resolve(import.meta.dirname, "../..");
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 let plane: ControlPlane | undefined;
 
 export async function setup(project: TestProject) {

@@ -67,6 +67,9 @@ func run(cmd *cobra.Command, args []string) {
 // set that kwok parses from os.Args itself.
 func runKwok(args []string) int {
 	os.Args = append([]string{"kwok"}, args...)
+	// Kubernetes components register a non-bool --version on the global flag set, which
+	// cobra merges into every command; kwok's own --version is a bool. Start it clean.
+	pflag.CommandLine = pflag.NewFlagSet("kwok", pflag.ExitOnError)
 	flags := pflag.NewFlagSet("global", pflag.ContinueOnError)
 	flags.ParseErrorsAllowlist.UnknownFlags = true
 	flags.Usage = func() {}

@@ -1,0 +1,45 @@
+// Condition types and reasons: one vocabulary for status, events and logs. A reason is
+// API (users alert on it): never rename one, only add.
+
+export const ConditionType = { Ready: "Ready", Reconciling: "Reconciling", Stalled: "Stalled" } as const;
+export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
+
+export const Reason = {
+  /** Ready=True: every stage is Ready at its pinned revision. */
+  Succeeded: "ReconciliationSucceeded",
+  /** Reconciling=True: a run is under way. */
+  Progressing: "Progressing",
+  /** Reconciling=True: a run is under way after a failure. */
+  ProgressingWithRetry: "ProgressingWithRetry",
+  /** spec.suspend is true: nothing is applied or pruned. */
+  Suspended: "Suspended",
+  /** The spec cannot be acted on (Stalled until it changes). */
+  InvalidSpec: "InvalidSpec",
+  /** A CEL expression does not compile or is not boolean (Stalled until it changes). */
+  InvalidCELExpression: "InvalidCELExpression",
+  /** The source object is missing or has no artifact yet. */
+  SourceNotReady: "SourceNotReady",
+  /** The artifact could not be downloaded (server down, HTTP error, size cap). */
+  ArtifactFetchFailed: "ArtifactFetchFailed",
+  /** The downloaded bytes do not match the published digest. */
+  ArtifactVerificationFailed: "ArtifactVerificationFailed",
+  /** The archive is corrupt or unsafe (truncated gzip, traversal, links, devices, over a cap). */
+  ArtifactExtractionFailed: "ArtifactExtractionFailed",
+  /** A manifest does not parse or lacks apiVersion, kind or name; or the path holds none. */
+  ManifestInvalid: "ManifestInvalid",
+  /** The same object is claimed by two stages. */
+  DuplicateObject: "DuplicateObject",
+  /** The API server does not serve a manifest's apiVersion and kind. */
+  UnknownKind: "UnknownKind",
+  /** Server-side apply was refused. */
+  ApplyFailed: "ApplyFailed",
+  /** An object (or a CEL failed expression) reports failure. */
+  HealthCheckFailed: "HealthCheckFailed",
+  /** Objects were not Ready within the stage's timeout. */
+  HealthCheckTimeout: "HealthCheckTimeout",
+  /** Objects that left a stage could not be deleted. */
+  PruneFailed: "PruneFailed",
+  /** Tearing a stage down (removal or deletion) failed. */
+  TeardownFailed: "TeardownFailed",
+} as const;
+export type Reason = (typeof Reason)[keyof typeof Reason];
