@@ -2,5 +2,5 @@
 # npm start: installs dependencies if this clone has none yet, then runs scripts/run.ts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[[ -d node_modules ]] || npm ci --no-audit --no-fund
+[[ -d node_modules ]] || npm install --no-audit --no-fund
 exec npx tsx scripts/run.ts "$@"

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
-if [[ ! -d node_modules ]]; then step "npm ci (fresh clone)"; npm ci --no-audit --no-fund; fi
+if [[ ! -d node_modules ]]; then step "npm install (fresh clone)"; npm install --no-audit --no-fund; fi
 
 step "type check"
 npx tsc -p tsconfig.json --noEmit
