@@ -1,0 +1,34 @@
+// Artifacts: from an ExternalArtifact's status.artifact to the objects of one stage. Download,
+// verify, extract and parse each either return the complete result or throw a typed error.
+import type { Artifact } from "../api";
+import { verifyArtifact } from "./digest";
+import { downloadArtifact } from "./fetch";
+import { gunzipArchiveAsync } from "./gunzip";
+import { defaultLimits, type ArtifactLimits } from "./limits";
+import { parseManifests, type ParsedObject } from "./manifests";
+import { extractTar } from "./untar";
+
+export { parseDigest, verifyArtifact, verifyDigest, verifySize } from "./digest";
+export { downloadArtifact, redactUrl } from "./fetch";
+export { gunzipArchive, gunzipArchiveAsync } from "./gunzip";
+export { decompressedCap, defaultLimits, formatBytes, type ArtifactLimits } from "./limits";
+export { describeSource, parseManifests, type ManifestObject, type ManifestSource, type ParsedObject } from "./manifests";
+export { stageDirectory, StagePathError } from "./stage-path";
+export { extractTar, extractTarGz, normaliseEntryName, type ArchiveFiles, type ExtractLimits } from "./untar";
+
+/**
+ * Download → verify → extract → parse, for one stage's `path` inside the artifact.
+ * Throws ArtifactError (fetch, verification, extraction), ManifestError or StagePathError
+ * (both Reason.ManifestInvalid); never returns a partial set.
+ */
+export async function loadStageManifests(
+  artifact: Pick<Artifact, "url" | "digest" | "size">,
+  path: string | undefined,
+  limits: ArtifactLimits = defaultLimits,
+  signal?: AbortSignal,
+): Promise<ParsedObject[]> {
+  const bytes = await downloadArtifact(artifact, limits, signal);
+  verifyArtifact(bytes, artifact);
+  const files = extractTar(await gunzipArchiveAsync(bytes, limits), limits);
+  return parseManifests(files, path);
+}
