@@ -26,6 +26,7 @@ export default defineConfig({
           include: ["test/integration/**/*.test.ts"],
           globalSetup: ["test/integration/global-setup.ts"],
           setupFiles: ["test/integration/setup.ts"],
+          env: { LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" },
           testTimeout: 120_000,
           hookTimeout: 180_000,
           pool: "forks",

@@ -1,6 +1,8 @@
-// Wiring only: which events reach the engine. No logic and no I/O at import time.
-import { Capability, Log } from "pepr";
-import { StageSet } from "./api";
+// Wiring only: which events reach the engine. No logic and no I/O at import time: the
+// engine is created on the first event, which only the watcher (or dev mode) receives.
+import { Capability } from "pepr";
+import { ExternalArtifact, StageSet } from "./api";
+import { Controller } from "./engine";
 
 export const StageSets = new Capability({
   name: "stageset",
@@ -8,11 +10,22 @@ export const StageSets = new Capability({
 });
 
 const { When } = StageSets;
-const log = Log.child({ component: "capability" });
+let controller: Controller | undefined;
+const engine = () => (controller ??= new Controller());
 
-// The release engine (issue #6) replaces this: for now the controller only observes.
+// Every StageSet event only enqueues its key; the engine reads the object fresh and ignores
+// events that change nothing it acts on (such as its own status writes).
 When(StageSet)
   .IsCreatedOrUpdated()
-  .Reconcile(ss => {
-    log.info({ namespace: ss.metadata?.namespace, stageset: ss.metadata?.name, generation: ss.metadata?.generation }, "observed StageSet");
-  });
+  .Reconcile(ss => engine().onStageSet(ss));
+When(StageSet)
+  .IsDeleted()
+  .Reconcile(ss => engine().onStageSet(ss, true));
+
+// A new artifact revision wakes every StageSet that references it, in any namespace.
+When(ExternalArtifact)
+  .IsCreatedOrUpdated()
+  .Watch(ea => engine().onArtifact(ea));
+When(ExternalArtifact)
+  .IsDeleted()
+  .Watch(ea => engine().onArtifact(ea, true));

@@ -41,5 +41,7 @@ export const Reason = {
   PruneFailed: "PruneFailed",
   /** Tearing a stage down (removal or deletion) failed. */
   TeardownFailed: "TeardownFailed",
+  /** An unexpected error (the API server unreachable, a bug); retried with backoff. */
+  ReconciliationFailed: "ReconciliationFailed",
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

@@ -70,6 +70,8 @@ export interface StageStatus {
   attemptedRevision?: string;
   appliedRevision?: string;
   objects?: number;
+  /** When this stage was last applied; a stage applied before runStartedAt is not part of the run. */
+  lastAppliedTime?: string;
   message?: string;
   lastTransitionTime?: string;
 }
@@ -77,6 +79,8 @@ export interface StageStatus {
 export interface StageSetStatus {
   observedGeneration?: number;
   lastHandledReconcileAt?: string;
+  runStartedAt?: string;
+  runGeneration?: number;
   currentStage?: string;
   currentRevision?: string;
   lastAttemptedRevisions?: Record<string, string>;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { applySetId, applyWaves, duplicateClaims, OwnerLabel, prunePlan, stageParent, type KubeObject } from "./index";
+import type { Discovery } from "../kube";
+import { applySetId, placeObjects, applyWaves, duplicateClaims, OwnerLabel, prunePlan, stageParent, type KubeObject } from "./index";
 
 const obj = (apiVersion: string, kind: string, name: string, namespace?: string, extra: Partial<KubeObject["metadata"]> = {}): KubeObject => ({
   apiVersion,
@@ -78,5 +79,34 @@ describe("duplicateClaims", () => {
       { stage: "b", objects: [obj("autoscaling/v2", "HorizontalPodAutoscaler", "web", "shop")] },
     ]);
     expect(claims).toHaveLength(1);
+  });
+});
+
+const scopes: Record<string, { namespaced: boolean } | undefined> = {
+  "v1/ConfigMap": { namespaced: true },
+  "v1/Namespace": { namespaced: false },
+  "apiextensions.k8s.io/v1/CustomResourceDefinition": { namespaced: false },
+};
+
+describe("placeObjects", () => {
+  // Only the scope answer matters here; the real Discovery is exercised against the API server.
+  const discovery = {
+    resolve: async (apiVersion: string, kind: string) => scopes[`${apiVersion}/${kind}`],
+  } as unknown as Discovery;
+
+  it.each([
+    { name: "namespaced kind gets the default namespace", o: obj("v1", "ConfigMap", "a"), ns: "shop" },
+    { name: "an explicit namespace is kept", o: obj("v1", "ConfigMap", "a", "other"), ns: "other" },
+    { name: "cluster-scoped kind has none, even if written", o: obj("v1", "Namespace", "x", "shop"), ns: undefined },
+    { name: "a CRD is cluster-scoped", o: obj("apiextensions.k8s.io/v1", "CustomResourceDefinition", "widgets.example.com"), ns: undefined },
+    { name: "kind defined by a namespaced CRD in the same set", o: obj("example.com/v1", "Widget", "w"), ns: "shop" },
+    { name: "kind defined by a cluster-scoped CRD in the same set", o: obj("example.com/v1", "Gadget", "g", "shop"), ns: undefined },
+  ])("$name", async ({ o, ns }) => {
+    const crds: KubeObject[] = [
+      { apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name: "widgets.example.com" }, spec: { group: "example.com", scope: "Namespaced", names: { kind: "Widget" } } },
+      { apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name: "gadgets.example.com" }, spec: { group: "example.com", scope: "Cluster", names: { kind: "Gadget" } } },
+    ];
+    const placed = await placeObjects(discovery, [...crds, o], "shop");
+    expect(placed.at(-1)!.metadata.namespace).toBe(ns);
   });
 });

@@ -37,6 +37,6 @@ export async function eventually<T>(read: () => Promise<T>, accept: (v: T) => bo
     }
     await new Promise(ok => setTimeout(ok, opts.intervalMs ?? 200));
   }
-  const seen = last === undefined ? `error ${JSON.stringify(lastErr)}` : JSON.stringify(last).slice(0, 2000);
+  const seen = last === undefined ? `error ${JSON.stringify(lastErr)}` : JSON.stringify(last, (k, v) => (k === "managedFields" ? undefined : v)).slice(0, 4000);
   throw new Error(`timed out waiting for ${opts.what}; last seen: ${seen}`);
 }

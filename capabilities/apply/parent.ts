@@ -1,0 +1,56 @@
+// The ApplySet parent of one stage: a ConfigMap beside the StageSet whose annotations say
+// which kinds and namespaces the stage's members live in, so prune knows where to look.
+// Before an apply it is widened (union), after a prune narrowed, so an interrupted run leaks
+// nothing (kubectl's order, KEP-3659).
+import type { KubeClient } from "../kube";
+import { ApplySetAnnotation, ApplySetLabel, applySetId, joinSet, OwnerLabel, splitSet, stageParent, tooling } from "./applyset";
+import type { Owner } from "./inventory";
+
+export interface ParentState {
+  id: string;
+  name: string;
+  groupKinds: string[];
+  namespaces: string[];
+}
+
+export const ParentLabel = "stageset.dev/applyset-parent";
+
+const parentPath = (namespace: string, name?: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps${name ? `/${encodeURIComponent(name)}` : ""}`;
+
+export async function readParent(client: KubeClient, owner: Owner): Promise<ParentState> {
+  const ref = stageParent({ name: owner.stageSet, namespace: owner.namespace }, owner.stage);
+  const res = await client.get<{ metadata?: { annotations?: Record<string, string> } }>(parentPath(ref.namespace, ref.name), { allow: [404] });
+  const ann = res.status === 200 ? (res.body.metadata?.annotations ?? {}) : {};
+  return { id: applySetId(ref), name: ref.name, groupKinds: splitSet(ann[ApplySetAnnotation.groupKinds]), namespaces: splitSet(ann[ApplySetAnnotation.namespaces]) };
+}
+
+/** Server-side applies the parent with exactly these kinds and namespaces. */
+export async function writeParent(client: KubeClient, owner: Owner, groupKinds: Iterable<string>, namespaces: Iterable<string>): Promise<ParentState> {
+  const ref = stageParent({ name: owner.stageSet, namespace: owner.namespace }, owner.stage);
+  const id = applySetId(ref);
+  const gks = joinSet(groupKinds);
+  const nss = joinSet([...namespaces].filter(n => n && n !== owner.namespace));
+  await client.apply(parentPath(ref.namespace, ref.name), {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: {
+      name: ref.name,
+      namespace: ref.namespace,
+      labels: { [ApplySetLabel.id]: id, [ParentLabel]: "true", [OwnerLabel.stageSet]: owner.stageSet, [OwnerLabel.namespace]: owner.namespace, [OwnerLabel.stage]: owner.stage },
+      annotations: { [ApplySetAnnotation.tooling]: tooling, [ApplySetAnnotation.groupKinds]: gks, [ApplySetAnnotation.namespaces]: nss },
+    },
+  });
+  return { id, name: ref.name, groupKinds: splitSet(gks), namespaces: splitSet(nss) };
+}
+
+/** The stage names that have a parent for this StageSet: stages that may still own objects. */
+export async function listParentStages(client: KubeClient, stageSet: { name: string; namespace: string }): Promise<string[]> {
+  const selector = `${ParentLabel}=true,${OwnerLabel.stageSet}=${stageSet.name},${OwnerLabel.namespace}=${stageSet.namespace}`;
+  const res = await client.get<{ items: { metadata: { labels?: Record<string, string> } }[] }>(parentPath(stageSet.namespace), { query: { labelSelector: selector } });
+  return res.body.items.map(i => i.metadata.labels?.[OwnerLabel.stage]).filter((s): s is string => !!s);
+}
+
+export async function deleteParent(client: KubeClient, owner: Owner): Promise<void> {
+  const ref = stageParent({ name: owner.stageSet, namespace: owner.namespace }, owner.stage);
+  await client.request("DELETE", parentPath(ref.namespace, ref.name), { allow: [404] });
+}

@@ -1,0 +1,93 @@
+// The engine's front door. Watch events only enqueue keys: a StageSet when its generation,
+// deletion or reconcile request changes (not our own status writes), and every StageSet
+// that references an ExternalArtifact when that artifact's revision changes, in any
+// namespace. The queue then reconciles from a fresh read.
+import { Log } from "pepr";
+import type { ExternalArtifact, StageSet } from "../api";
+import { Discovery, KubeClient } from "../kube";
+import { reconcile, requestedAtAnnotation } from "./reconcile";
+import type { EngineDeps } from "./run";
+import { ArtifactCache, sourceKey } from "./sources";
+import { eventRecorder, keyString } from "./status";
+import { WorkQueue } from "./queue";
+import { durationOr } from "./durations";
+
+export interface ControllerOptions {
+  concurrency?: number;
+  applyConcurrency?: number;
+  client?: KubeClient;
+}
+
+interface Seen {
+  generation?: number;
+  requestedAt?: string;
+  deleting: boolean;
+  sources: string[];
+  retryMaxMs: number;
+}
+
+export class Controller {
+  readonly queue: WorkQueue;
+  readonly deps: EngineDeps;
+  private seen = new Map<string, Seen>();
+  private artifactRevisions = new Map<string, string | undefined>();
+
+  constructor(opts: ControllerOptions = {}) {
+    const client = opts.client ?? KubeClient.fromDefault();
+    const log = Log.child({ component: "engine" });
+    this.deps = {
+      client,
+      discovery: new Discovery(client),
+      artifacts: new ArtifactCache(),
+      events: eventRecorder(client, (msg, err) => log.debug({ err: String(err) }, msg)),
+      log,
+      now: Date.now,
+      applyConcurrency: opts.applyConcurrency ?? 16,
+    };
+    this.queue = new WorkQueue(key => reconcile(this.deps, parseKey(key)), {
+      concurrency: opts.concurrency ?? 8,
+      baseBackoffMs: 1_000,
+      maxBackoffMs: key => this.seen.get(key)?.retryMaxMs ?? 5 * 60_000,
+      onError: (key, err) => log.debug({ key, err: err instanceof Error ? err.message : String(err) }, "retrying with backoff"),
+    });
+  }
+
+  /** A StageSet was added, changed or deleted. */
+  onStageSet(ss: StageSet, deleted = false): void {
+    const key = keyString({ namespace: ss.metadata!.namespace!, name: ss.metadata!.name! });
+    if (deleted) {
+      this.seen.delete(key);
+      this.queue.add(key); // the fresh read finds it gone (or still finalizing) and settles it
+      return;
+    }
+    const next: Seen = {
+      generation: ss.metadata?.generation,
+      requestedAt: ss.metadata?.annotations?.[requestedAtAnnotation],
+      deleting: !!ss.metadata?.deletionTimestamp,
+      sources: (ss.spec?.stages ?? []).map(s => sourceKey(s, ss.metadata!.namespace!)),
+      retryMaxMs: durationOr(durationOr(10 * 60_000, ss.spec?.interval), ss.spec?.retryInterval),
+    };
+    const prev = this.seen.get(key);
+    this.seen.set(key, next);
+    if (!prev || prev.generation !== next.generation || prev.requestedAt !== next.requestedAt || prev.deleting !== next.deleting) this.queue.add(key);
+  }
+
+  /** An ExternalArtifact changed: wake its referrers when its revision moved. */
+  onArtifact(ea: ExternalArtifact, deleted = false): void {
+    const source = `${ea.metadata!.namespace}/${ea.metadata!.name}`;
+    const revision = deleted ? undefined : ea.status?.artifact?.revision;
+    if (this.artifactRevisions.has(source) && this.artifactRevisions.get(source) === revision) return;
+    this.artifactRevisions.set(source, revision);
+    for (const [key, seen] of this.seen) if (seen.sources.includes(source)) this.queue.add(key);
+  }
+
+  stop(): void {
+    this.queue.stop();
+    this.deps.client.close();
+  }
+}
+
+function parseKey(key: string): { namespace: string; name: string } {
+  const [namespace, name] = key.split("/");
+  return { namespace: namespace!, name: name! };
+}

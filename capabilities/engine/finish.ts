@@ -1,0 +1,87 @@
+// The end of a run, and the end of a StageSet. Prune happens only here, after every stage
+// is Ready: objects that left a stage are deleted (last stage first), stages removed from
+// the spec are torn down in reverse order, and the StageSet becomes Ready. Deletion tears
+// every stage down in reverse order before the finalizer lets go.
+import { Reason, StageSetError } from "../api";
+import { deleteParent, groupKind, listParentStages, objectId, pruneStage, readParent, writeParent, type Owner } from "../apply";
+import { markReady } from "./conditions";
+import type { Outcome } from "./queue";
+import { nowISO, save, type Run } from "./run";
+import { stageSetPath } from "./status";
+import { stageObjects } from "./steps";
+import { durationOr } from "./durations";
+
+export const finalizer = "stageset.dev/finalizer";
+const defaultIntervalMs = 10 * 60_000;
+
+export async function finishRun(run: Run): Promise<Outcome> {
+  let pruned = 0;
+  for (const stage of [...run.stageNames].reverse()) {
+    run.stage = stage;
+    const objects = await stageObjects(run, stage);
+    const owner = ownerOf(run, stage);
+    const parent = await readParent(run.deps.client, owner);
+    if (run.stages.find(s => s.name === stage)?.prune !== false) {
+      const result = await pruneStage(run.deps.client, run.deps.discovery, owner, parent, new Set(objects.map(objectId)));
+      pruned += result.deleted.length;
+      // Kinds and namespaces of objects kept by opt-out stay tracked; the rest narrow to the stage.
+      await writeParent(run.deps.client, owner, [...objects.map(groupKind), ...result.kept.map(k => groupKind(k.object))], [...objects.map(o => o.metadata.namespace ?? run.key.namespace), ...result.kept.map(k => k.object.metadata.namespace ?? "")]);
+    }
+  }
+  run.stage = undefined;
+  const removed = await teardownRemovedStages(run);
+  const pins = run.status.lastAttemptedRevisions ?? {};
+  const summary = run.stageNames.map(n => `${n}@${pins[n]}`).join(", ");
+  run.status.lastAppliedRevisions = { ...pins };
+  run.status.stages = run.status.stages?.filter(s => run.stageNames.includes(s.name));
+  run.status.conditions = markReady(run.status.conditions, Reason.Succeeded, `Applied ${summary}`, run.generation, nowISO(run));
+  await save(run);
+  run.deps.log.info({ namespace: run.key.namespace, stageset: run.key.name, pruned, removedStages: removed }, "run finished");
+  await run.deps.events.record(run.ss, "Normal", Reason.Succeeded, `All ${run.stageNames.length} stages Ready (${summary}); pruned ${pruned} objects${removed.length ? `; removed stages ${removed.join(", ")}` : ""}`);
+  return { kind: "resync", afterMs: durationOr(defaultIntervalMs, run.ss.spec?.interval) };
+}
+
+/** Stages that still have an ApplySet parent but are no longer in the spec. */
+async function teardownRemovedStages(run: Run): Promise<string[]> {
+  const existing = await listParentStages(run.deps.client, run.key);
+  const order = (run.status.stages ?? []).map(s => s.name);
+  const gone = existing.filter(s => !run.stageNames.includes(s)).sort((a, b) => order.indexOf(b) - order.indexOf(a));
+  for (const stage of gone) await teardownStage(run, stage);
+  return gone;
+}
+
+export async function teardownStage(run: Run, stage: string): Promise<void> {
+  const owner = ownerOf(run, stage);
+  const parent = await readParent(run.deps.client, owner);
+  try {
+    const result = await pruneStage(run.deps.client, run.deps.discovery, owner, parent, new Set());
+    run.deps.log.info({ namespace: run.key.namespace, stageset: run.key.name, stage, deleted: result.deleted.length, kept: result.kept.length }, "stage torn down");
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    throw new StageSetError(Reason.TeardownFailed, `tearing down stage ${stage}: ${detail}`, false, { cause: err });
+  }
+  await deleteParent(run.deps.client, owner);
+}
+
+/** Deletion: every stage, last first, then release the finalizer. */
+export async function finalize(run: Run): Promise<Outcome> {
+  const existing = await listParentStages(run.deps.client, run.key);
+  const specOrder = run.stageNames;
+  const order = [...existing].sort((a, b) => specOrder.indexOf(b) - specOrder.indexOf(a));
+  for (const stage of order) await teardownStage(run, stage);
+  const finalizers = run.ss.metadata?.finalizers ?? [];
+  const i = finalizers.indexOf(finalizer);
+  if (i >= 0) {
+    await run.deps.client.jsonPatch(stageSetPath(run.key), [
+      { op: "test", path: `/metadata/finalizers/${i}`, value: finalizer },
+      { op: "remove", path: `/metadata/finalizers/${i}` },
+    ]);
+  }
+  run.deps.log.info({ namespace: run.key.namespace, stageset: run.key.name, stages: order }, "torn down; finalizer removed");
+  return { kind: "forget" };
+}
+
+function ownerOf(run: Run, stage: string): Owner {
+  return { stageSet: run.key.name, namespace: run.key.namespace, stage };
+}
+

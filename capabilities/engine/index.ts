@@ -1,0 +1,8 @@
+// The release engine: the pure plan of a run, the queue that paces runs, and the
+// controller that turns watch events into reconciles.
+export { Controller, type ControllerOptions } from "./controller";
+export { isStageReady, nextStep, type Step } from "./plan";
+export { WorkQueue, type Outcome } from "./queue";
+export { parseDuration, durationOr, formatDuration } from "./durations";
+export { finalizer } from "./finish";
+export { requestedAtAnnotation } from "./reconcile";

@@ -1,0 +1,91 @@
+// What to do next for a StageSet, decided from its spec, its status and the revisions its
+// sources publish now. Pure: the engine reads the world, asks nextStep, does one step,
+// writes status, and asks again. A restart therefore resumes where the status says.
+//
+// A run pins one revision per stage (status.lastAttemptedRevisions) and walks the stages in
+// order: a stage is applied, then waited on until Ready, before the next one is touched.
+// A new run starts on the first reconcile, a spec change, a new revision of any stage, a
+// reconcile request, or the periodic resync of a finished run.
+import type { StageSetStatus, StageStatus } from "../api";
+
+export interface PlanInput {
+  generation: number;
+  stageNames: string[];
+  status: StageSetStatus;
+  /** Revision each stage's source publishes now. */
+  revisions: Record<string, string>;
+  /** The reconcile.fluxcd.io/requestedAt annotation, if any. */
+  requestedAt?: string;
+  now: number;
+  intervalMs: number;
+}
+
+export type Step =
+  | { kind: "start-run"; why: string }
+  | { kind: "apply"; stage: string }
+  | { kind: "wait"; stage: string }
+  | { kind: "finish" }
+  | { kind: "idle"; resyncInMs: number };
+
+export function nextStep(input: PlanInput): Step {
+  const restart = whyRestart(input);
+  if (restart) return { kind: "start-run", why: restart };
+  const { status } = input;
+  const pins = status.lastAttemptedRevisions ?? {};
+  const startedAt = Date.parse(status.runStartedAt!);
+  for (const name of input.stageNames) {
+    const st = stageStatus(status, name);
+    const inRun = st?.lastAppliedTime !== undefined && Date.parse(st.lastAppliedTime) >= startedAt && st.attemptedRevision === pins[name];
+    if (inRun && st?.phase === "Ready") continue;
+    if (inRun && st?.phase === "Waiting") return { kind: "wait", stage: name };
+    return { kind: "apply", stage: name };
+  }
+  if (!isRunComplete(input)) return { kind: "finish" };
+  const elapsed = input.now - startedAt;
+  if (elapsed >= input.intervalMs) return { kind: "start-run", why: "periodic resync" };
+  return { kind: "idle", resyncInMs: input.intervalMs - elapsed };
+}
+
+function whyRestart(input: PlanInput): string | undefined {
+  const { status } = input;
+  if (!status.runStartedAt || !status.lastAttemptedRevisions) return "first reconcile";
+  if (status.runGeneration !== input.generation) return `spec changed (generation ${input.generation})`;
+  const pins = status.lastAttemptedRevisions;
+  const moved = input.stageNames.filter(n => pins[n] !== input.revisions[n]);
+  if (moved.length > 0) return moved.map(n => `stage ${n} has revision ${input.revisions[n]}`).join("; ");
+  if (input.requestedAt !== undefined && input.requestedAt !== status.lastHandledReconcileAt) return `reconcile requested at ${input.requestedAt}`;
+  return undefined;
+}
+
+/** Every stage Ready at its pin, and the run's end (prune, Ready=True) already recorded. */
+export function isRunComplete(input: Pick<PlanInput, "generation" | "stageNames" | "status">): boolean {
+  const { status } = input;
+  const ready = status.conditions?.find(c => c.type === "Ready");
+  if (ready?.status !== "True" || status.observedGeneration !== input.generation) return false;
+  const applied = status.lastAppliedRevisions ?? {};
+  const pins = status.lastAttemptedRevisions ?? {};
+  return input.stageNames.every(n => applied[n] !== undefined && applied[n] === pins[n]) && Object.keys(applied).length === input.stageNames.length;
+}
+
+export function stageStatus(status: StageSetStatus, name: string): StageStatus | undefined {
+  return status.stages?.find(s => s.name === name);
+}
+
+/** Status with one stage's entry replaced (or added), kept in spec order. */
+export function withStage(status: StageSetStatus, stageNames: string[], next: StageStatus): StageSetStatus {
+  const byName = new Map((status.stages ?? []).map(s => [s.name, s]));
+  byName.set(next.name, next);
+  const ordered = stageNames.map(n => byName.get(n)).filter((s): s is StageStatus => s !== undefined);
+  return { ...status, stages: ordered };
+}
+
+/**
+ * The gate's definition of Ready, shared with the metrics: the stage is Ready at the
+ * revision pinned for the current run, and the status describes the current generation.
+ */
+export function isStageReady(status: StageSetStatus | undefined, generation: number | undefined, stage: string): boolean {
+  if (!status || generation === undefined || status.runGeneration !== generation || status.observedGeneration !== generation) return false;
+  const st = stageStatus(status, stage);
+  const pin = status.lastAttemptedRevisions?.[stage];
+  return st?.phase === "Ready" && pin !== undefined && st.appliedRevision === pin;
+}

@@ -1,0 +1,88 @@
+// One reconcile of one StageSet, from a fresh read: early exits first (gone, deleting,
+// suspended, invalid), then steps until the run must wait. Failures become a stable reason
+// on the status and an Outcome for the queue; nothing here sleeps.
+import { Reason, StageSetError, type StageSet } from "../api";
+import { KubeApiError } from "../kube";
+import { markFailed } from "./conditions";
+import { finalize, finalizer, finishRun } from "./finish";
+import { nextStep } from "./plan";
+import type { Outcome } from "./queue";
+import { logFields, newRun, nowISO, save, setStage, type EngineDeps, type Run } from "./run";
+import { resolveSources } from "./sources";
+import { readStageSet, stageSetPath, type StageSetKey } from "./status";
+import { applyStep, compileStageExprs, startRun, waitStep } from "./steps";
+import { durationOr } from "./durations";
+
+export const requestedAtAnnotation = "reconcile.fluxcd.io/requestedAt";
+
+export async function reconcile(deps: EngineDeps, key: StageSetKey): Promise<Outcome> {
+  const ss = await readStageSet(deps.client, key);
+  if (!ss) return { kind: "forget" };
+  const run = newRun(deps, key, ss);
+  try {
+    if (ss.metadata?.deletionTimestamp) return await finalize(run);
+    await ensureFinalizer(deps, key, ss);
+    if (ss.spec?.suspend) return { kind: "stalled" };
+    compileStageExprs(run);
+    run.sources = await resolveSources(deps.client, deps.discovery, key.namespace, run.stages);
+    return await drive(run);
+  } catch (err) {
+    return await fail(run, err);
+  }
+}
+
+async function drive(run: Run): Promise<Outcome> {
+  const requestedAt = run.ss.metadata?.annotations?.[requestedAtAnnotation];
+  const revisions = Object.fromEntries([...run.sources].map(([stage, s]) => [stage, s.artifact.revision]));
+  const intervalMs = durationOr(10 * 60_000, run.ss.spec?.interval);
+  // Each stage takes at most apply + wait; the bound only guards against a planning bug.
+  for (let i = 0; i < run.stages.length * 3 + 3; i++) {
+    const step = nextStep({ generation: run.generation, stageNames: run.stageNames, status: run.status, revisions, requestedAt, now: run.deps.now(), intervalMs });
+    switch (step.kind) {
+      case "start-run":
+        await startRun(run, step.why, requestedAt);
+        break;
+      case "apply":
+        await applyStep(run, step.stage);
+        break;
+      case "wait": {
+        const outcome = await waitStep(run, step.stage);
+        if (outcome) return outcome;
+        break;
+      }
+      case "finish":
+        return await finishRun(run);
+      case "idle":
+        return { kind: "resync", afterMs: step.resyncInMs };
+    }
+  }
+  throw new Error("reconcile made no progress within its step bound");
+}
+
+async function ensureFinalizer(deps: EngineDeps, key: StageSetKey, ss: StageSet): Promise<void> {
+  if (ss.metadata?.finalizers?.includes(finalizer)) return;
+  const op = ss.metadata?.finalizers ? { op: "add", path: "/metadata/finalizers/-", value: finalizer } : { op: "add", path: "/metadata/finalizers", value: [finalizer] };
+  await deps.client.jsonPatch(stageSetPath(key), [op]);
+}
+
+async function fail(run: Run, err: unknown): Promise<Outcome> {
+  const known = err instanceof StageSetError;
+  if (err instanceof KubeApiError && err.status === 409 && err.method === "PATCH") return { kind: "requeue", afterMs: 100 }; // a write raced ours: read again
+  const reason = known ? err.reason : Reason.ReconciliationFailed;
+  const message = err instanceof Error ? err.message : String(err);
+  const terminal = known && err.terminal;
+  run.deps.log.warn({ ...logFields(run), reason, err: message }, "reconcile failed");
+  if (run.stage) {
+    const st = run.status.stages?.find(s => s.name === run.stage);
+    setStage(run, { ...st, name: run.stage, phase: "Failed", message });
+  }
+  run.status.observedGeneration = terminal ? run.generation : run.status.observedGeneration;
+  run.status.conditions = markFailed(run.status.conditions, reason, message, terminal, run.generation, nowISO(run));
+  try {
+    await save(run);
+    await run.deps.events.record(run.ss, "Warning", reason, message);
+  } catch (saveErr) {
+    run.deps.log.warn({ ...logFields(run), err: String(saveErr) }, "could not record the failure in status");
+  }
+  return terminal ? { kind: "stalled" } : { kind: "retry", error: err };
+}

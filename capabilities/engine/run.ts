@@ -1,0 +1,77 @@
+// The state one reconcile works on: the StageSet read fresh, its status being rewritten,
+// and the services it talks through. `save` writes the status the user sees.
+import type { Log } from "pepr";
+import type { Stage, StageSet, StageSetStatus, StageStatus } from "../api";
+import type { CompiledExprs } from "../health";
+import type { Discovery, KubeClient } from "../kube";
+import { withStage } from "./plan";
+import type { ArtifactCache, ResolvedSource } from "./sources";
+import { writeStatus, type EventRecorder, type StageSetKey } from "./status";
+
+export type Logger = typeof Log;
+
+export interface EngineDeps {
+  client: KubeClient;
+  discovery: Discovery;
+  artifacts: ArtifactCache;
+  events: EventRecorder;
+  log: Logger;
+  now: () => number;
+  /** Parallel applies within one stage. */
+  applyConcurrency: number;
+}
+
+export interface Run {
+  deps: EngineDeps;
+  key: StageSetKey;
+  ss: StageSet;
+  generation: number;
+  stages: Stage[];
+  stageNames: string[];
+  status: StageSetStatus;
+  sources: Map<string, ResolvedSource>;
+  exprs: Map<string, CompiledExprs | undefined>;
+  /** The stage being worked on, named in failures. */
+  stage?: string;
+}
+
+export function newRun(deps: EngineDeps, key: StageSetKey, ss: StageSet): Run {
+  const stages = ss.spec?.stages ?? [];
+  return {
+    deps,
+    key,
+    ss,
+    generation: ss.metadata?.generation ?? 0,
+    stages,
+    stageNames: stages.map(s => s.name),
+    status: structuredClone(ss.status ?? {}),
+    sources: new Map(),
+    exprs: new Map(),
+  };
+}
+
+export const nowISO = (run: Run) => new Date(run.deps.now()).toISOString().replace(/\.\d+Z$/, "Z");
+
+export function stageSpec(run: Run, name: string): Stage {
+  return run.stages.find(s => s.name === name)!;
+}
+
+export function pinnedArtifact(run: Run, stage: string) {
+  return run.sources.get(stage)!.artifact;
+}
+
+/** Sets one stage's status; lastTransitionTime moves only when the phase changes. */
+export function setStage(run: Run, next: Omit<StageStatus, "lastTransitionTime">): void {
+  const prev = run.status.stages?.find(s => s.name === next.name);
+  const lastTransitionTime = prev && prev.phase === next.phase && prev.lastTransitionTime ? prev.lastTransitionTime : nowISO(run);
+  run.status = withStage(run.status, run.stageNames, { ...prev, ...next, lastTransitionTime });
+}
+
+export async function save(run: Run): Promise<void> {
+  await writeStatus(run.deps.client, run.key, run.status);
+}
+
+export function logFields(run: Run, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const stage = run.stage;
+  return { namespace: run.key.namespace, stageset: run.key.name, ...(stage ? { stage, revision: run.status.lastAttemptedRevisions?.[stage] } : {}), ...extra };
+}

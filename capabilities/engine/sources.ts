@@ -1,0 +1,111 @@
+// Stage sources: which artifact each stage's sourceRef publishes now, and its files.
+// Extracted archives are cached by digest, so waiting on health or resuming after a restart
+// does not download again, and a run sees exactly the bytes it pinned.
+import { Reason, StageSetError, type Artifact, type Stage } from "../api";
+import { defaultLimits, downloadArtifact, extractTar, gunzipArchiveAsync, parseManifests, verifyArtifact, type ArchiveFiles, type ArtifactLimits, type ParsedObject } from "../artifacts";
+import { resourcePath, type Discovery, type KubeClient } from "../kube";
+
+export const defaultSource = { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "ExternalArtifact" } as const;
+
+export interface ResolvedSource {
+  stage: string;
+  artifact: Artifact;
+}
+
+interface SourceObject {
+  status?: { artifact?: Artifact };
+}
+
+/** Reads every stage's source; any stage without an artifact fails the whole run up front. */
+export async function resolveSources(client: KubeClient, discovery: Discovery, namespace: string, stages: Stage[]): Promise<Map<string, ResolvedSource>> {
+  const out = new Map<string, ResolvedSource>();
+  for (const stage of stages) {
+    const ref = { ...defaultSource, ...stripUndefined(stage.sourceRef) };
+    const ns = ref.namespace ?? namespace;
+    const what = `stage ${stage.name}: ${ref.kind} ${ns}/${ref.name}`;
+    const resource = await discovery.resolve(ref.apiVersion, ref.kind);
+    if (!resource) throw new StageSetError(Reason.SourceNotReady, `${what}: the API server does not serve ${ref.kind} in ${ref.apiVersion}`);
+    const res = await client.get<SourceObject>(resourcePath(resource, ns, ref.name), { allow: [404] });
+    if (res.status === 404) throw new StageSetError(Reason.SourceNotReady, `${what} not found`);
+    const artifact = res.body.status?.artifact;
+    if (!artifact?.url || !artifact.revision || !artifact.digest) throw new StageSetError(Reason.SourceNotReady, `${what} has no artifact yet`);
+    out.set(stage.name, { stage: stage.name, artifact });
+  }
+  return out;
+}
+
+/** Cross-namespace references are spelled out so the artifact watch can find referrers. */
+export function sourceKey(stage: Stage, namespace: string): string {
+  return `${stage.sourceRef.namespace ?? namespace}/${stage.sourceRef.name}`;
+}
+
+/**
+ * Extracted archives by digest, least recently used first out. Bounded by bytes: a kept file
+ * is a view into its whole decompressed archive.
+ */
+export class ArtifactCache {
+  private files = new Map<string, Promise<ArchiveFiles>>();
+  private sizes = new Map<string, number>();
+
+  constructor(
+    private readonly limits: ArtifactLimits = defaultLimits,
+    private readonly maxBytes = 256 * 1024 * 1024,
+  ) {}
+
+  /** The stage's objects from the pinned artifact; throws typed errors, never a partial set. */
+  async objects(artifact: Artifact, path: string | undefined, stage: string): Promise<ParsedObject[]> {
+    const files = await this.get(artifact).catch(err => {
+      throw prefixed(err, `stage ${stage}: artifact ${artifact.revision}`);
+    });
+    try {
+      return parseManifests(files, path);
+    } catch (err) {
+      throw prefixed(err, `stage ${stage}: artifact ${artifact.revision}`);
+    }
+  }
+
+  private get(artifact: Artifact): Promise<ArchiveFiles> {
+    const key = artifact.digest;
+    const hit = this.files.get(key);
+    if (hit) {
+      this.files.delete(key); // refresh its place in the LRU order
+      this.files.set(key, hit);
+      return hit;
+    }
+    const load = this.load(artifact);
+    this.files.set(key, load);
+    load.then(
+      files => {
+        this.sizes.set(key, [...files.values()].reduce((n, b) => n + b.buffer.byteLength, 0) / Math.max(1, files.size));
+        this.evict(key);
+      },
+      () => this.files.delete(key), // failures are not cached: the next run retries
+    );
+    return load;
+  }
+
+  private evict(keep: string): void {
+    let total = [...this.sizes.values()].reduce((a, b) => a + b, 0);
+    for (const key of this.files.keys()) {
+      if (total <= this.maxBytes || key === keep) break;
+      total -= this.sizes.get(key) ?? 0;
+      this.files.delete(key);
+      this.sizes.delete(key);
+    }
+  }
+
+  private async load(artifact: Artifact): Promise<ArchiveFiles> {
+    const bytes = await downloadArtifact(artifact, this.limits);
+    verifyArtifact(bytes, artifact);
+    return extractTar(await gunzipArchiveAsync(bytes, this.limits), this.limits);
+  }
+}
+
+function prefixed(err: unknown, context: string): unknown {
+  if (err instanceof StageSetError) return new StageSetError(err.reason, `${context}: ${err.message}`, err.terminal, { cause: err });
+  return err;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

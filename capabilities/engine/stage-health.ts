@@ -1,0 +1,54 @@
+// Is a stage Ready? Reads every applied object (and each readyChecks.checks entry) live and
+// judges it with kstatus rules, or with the stage's CEL expressions for the kinds they name.
+import type { ObjectRef } from "../api";
+import { describe, type KubeObject } from "../apply";
+import { objectHealth, type CompiledExprs, type Health } from "../health";
+import { resourcePath, type Discovery, type KubeClient } from "../kube";
+
+export interface StageHealth {
+  status: "Current" | "InProgress" | "Failed";
+  total: number;
+  ready: number;
+  /** One line per object that is not Current, naming it and saying why. */
+  notReady: string[];
+  failed: string[];
+}
+
+export async function stageHealth(
+  client: KubeClient,
+  discovery: Discovery,
+  applied: KubeObject[],
+  checks: ObjectRef[],
+  compiled: CompiledExprs | undefined,
+  defaultNamespace: string,
+  now: number,
+): Promise<StageHealth> {
+  const refs = [...applied.map(o => ({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace })), ...checks];
+  const results = await Promise.all(refs.map(ref => refHealth(client, discovery, ref, compiled, defaultNamespace, now)));
+  const notReady: string[] = [];
+  const failed: string[] = [];
+  results.forEach(({ what, health }) => {
+    if (health.status === "Current") return;
+    const line = `${what}: ${health.message}`;
+    if (health.status === "Failed") failed.push(line);
+    else notReady.push(`${line}${health.status === "InProgress" ? "" : ` (${health.status})`}`);
+  });
+  const status = failed.length > 0 ? "Failed" : notReady.length > 0 ? "InProgress" : "Current";
+  return { status, total: results.length, ready: results.length - failed.length - notReady.length, notReady, failed };
+}
+
+async function refHealth(client: KubeClient, discovery: Discovery, ref: ObjectRef, compiled: CompiledExprs | undefined, defaultNamespace: string, now: number): Promise<{ what: string; health: Health }> {
+  const resource = await discovery.resolve(ref.apiVersion, ref.kind);
+  const namespace = resource?.namespaced ? (ref.namespace ?? defaultNamespace) : undefined;
+  const what = describe({ kind: ref.kind, metadata: { name: ref.name, namespace } });
+  if (!resource) return { what, health: { status: "InProgress", reason: "NotFound", message: `${ref.apiVersion} ${ref.kind} is not served` } };
+  const res = await client.get<KubeObject>(resourcePath(resource, namespace, ref.name), { allow: [404] });
+  if (res.status === 404) return { what, health: { status: "InProgress", reason: "NotFound", message: "not found" } };
+  return { what, health: objectHealth(res.body, compiled, { now }) };
+}
+
+/** A short, bounded summary for status messages. */
+export function summarize(lines: string[], max = 5): string {
+  const shown = lines.slice(0, max).join("; ");
+  return lines.length > max ? `${shown}; and ${lines.length - max} more` : shown;
+}

@@ -1,0 +1,131 @@
+// The steps of a run: start (pin and check every stage), apply one stage, wait for it, and
+// finish (prune, tear down removed stages, Ready). Each step updates the status and saves it.
+import { Reason, StageSetError } from "../api";
+import { applySetId, applyStage, duplicateClaims, groupKind, placeObjects, readParent, resolveResources, stageParent, writeParent, type KubeObject } from "../apply";
+import { compileExprs } from "../health";
+import { durationOr, formatDuration } from "./durations";
+import { markReconciling } from "./conditions";
+import { nowISO, pinnedArtifact, save, setStage, stageSpec, type Run } from "./run";
+import { stageHealth, summarize } from "./stage-health";
+import type { Outcome } from "./queue";
+
+const defaultTimeoutMs = 15 * 60_000;
+
+/** A stage's objects from its pinned artifact, each placed in its namespace (or none, if cluster-scoped). */
+export async function stageObjects(run: Run, stage: string): Promise<KubeObject[]> {
+  const parsed = await run.deps.artifacts.objects(pinnedArtifact(run, stage), stageSpec(run, stage).path, stage);
+  return placeObjects(run.deps.discovery, parsed.map(p => p.object as KubeObject), run.key.namespace);
+}
+
+export function compileStageExprs(run: Run): void {
+  for (const stage of run.stages) {
+    const exprs = stage.readyChecks?.exprs;
+    run.stage = stage.name;
+    run.exprs.set(stage.name, exprs && exprs.length > 0 ? compileExprs(exprs) : undefined);
+  }
+  run.stage = undefined;
+}
+
+export async function startRun(run: Run, why: string, requestedAt: string | undefined): Promise<void> {
+  const all = await Promise.all(run.stageNames.map(async stage => ({ stage, objects: await stageObjects(run, stage) })));
+  const dupes = duplicateClaims(all);
+  if (dupes.length > 0) {
+    const list = dupes.map(d => `${d.id.replace(/^\//, "")} is in stages ${d.stages.join(" and ")}`).join("; ");
+    throw new StageSetError(Reason.DuplicateObject, `an object may belong to one stage only: ${list}`);
+  }
+  const pins = Object.fromEntries(run.stageNames.map(n => [n, pinnedArtifact(run, n).revision]));
+  const now = nowISO(run);
+  run.status = {
+    ...run.status,
+    observedGeneration: run.generation,
+    runGeneration: run.generation,
+    runStartedAt: now,
+    lastAttemptedRevisions: pins,
+    ...(requestedAt !== undefined ? { lastHandledReconcileAt: requestedAt } : {}),
+    conditions: markReconciling(run.status.conditions, Reason.Progressing, `Run started: ${why}`, run.generation, now),
+  };
+  for (const name of run.stageNames) {
+    const st = run.status.stages?.find(s => s.name === name);
+    if (st?.attemptedRevision !== pins[name] || st?.phase !== "Ready") setStage(run, { ...st, name, phase: "Pending", attemptedRevision: pins[name], message: "Waiting for earlier stages" });
+  }
+  await save(run);
+  run.deps.log.info({ namespace: run.key.namespace, stageset: run.key.name, why }, "run started");
+  await run.deps.events.record(run.ss, "Normal", Reason.Progressing, `Run started: ${why}`);
+}
+
+export async function applyStep(run: Run, stage: string): Promise<void> {
+  run.stage = stage;
+  const objects = await stageObjects(run, stage);
+  const owner = { stageSet: run.key.name, namespace: run.key.namespace, stage };
+  const id = applySetId(stageParent({ name: run.key.name, namespace: run.key.namespace }, stage));
+  const ctx = { client: run.deps.client, discovery: run.deps.discovery, owner, applySetId: id, concurrency: run.deps.applyConcurrency };
+  await checkKindsBeforeApply(run, ctx, objects);
+  const revision = run.status.lastAttemptedRevisions![stage]!;
+  setStage(run, { name: stage, phase: "Applying", attemptedRevision: revision, message: `Applying ${objects.length} objects` });
+  run.status.currentStage = stage;
+  run.status.currentRevision = revision;
+  const parent = await readParent(run.deps.client, owner);
+  const namespaces = objects.map(o => o.metadata.namespace ?? run.key.namespace);
+  await writeParent(run.deps.client, owner, [...parent.groupKinds, ...objects.map(groupKind)], [...parent.namespaces, ...namespaces]);
+  const applied = await applyStage(ctx, objects);
+  const created = applied.filter(a => a.action === "created").length;
+  setStage(run, { name: stage, phase: "Waiting", attemptedRevision: revision, objects: applied.length, lastAppliedTime: nowISO(run), message: `Applied ${applied.length} objects (${created} created); waiting for them to become Ready` });
+  await save(run);
+  run.deps.log.info({ namespace: run.key.namespace, stageset: run.key.name, stage, revision, objects: applied.length, created }, "stage applied");
+}
+
+/** Only kinds that a CRD earlier in this stage will define may be unknown before the apply. */
+async function checkKindsBeforeApply(run: Run, ctx: Parameters<typeof resolveResources>[0], objects: KubeObject[]): Promise<void> {
+  const known = await resolveResources(ctx, objects);
+  const defined = new Set(
+    objects.filter(o => o.kind === "CustomResourceDefinition").flatMap(o => {
+      const spec = (o as { spec?: { group?: string; names?: { kind?: string } } }).spec;
+      return spec?.group && spec.names?.kind ? [`${spec.group}/${spec.names.kind}`] : [];
+    }),
+  );
+  const unknown = objects.filter(o => !known.has(o) && !defined.has(`${o.apiVersion.split("/")[0]}/${o.kind}`));
+  if (unknown.length === 0) return;
+  const list = unknown.map(o => `${o.kind}/${o.metadata.name} (${o.apiVersion})`).join(", ");
+  throw new StageSetError(Reason.UnknownKind, `stage ${run.stage}: the API server does not serve the kind of ${list}; nothing was applied`);
+}
+
+export async function waitStep(run: Run, stage: string): Promise<Outcome | undefined> {
+  run.stage = stage;
+  const spec = stageSpec(run, stage);
+  const st = run.status.stages!.find(s => s.name === stage)!;
+  const revision = st.attemptedRevision!;
+  const objects = await stageObjects(run, stage);
+  const health = spec.readyChecks?.disableWait
+    ? { status: "Current" as const, total: objects.length, ready: objects.length, notReady: [], failed: [] }
+    : await stageHealth(run.deps.client, run.deps.discovery, objects, spec.readyChecks?.checks ?? [], run.exprs.get(stage), run.key.namespace, run.deps.now());
+  if (health.status === "Failed") {
+    throw new StageSetError(Reason.HealthCheckFailed, `stage ${stage} revision ${revision} failed: ${summarize(health.failed)}`);
+  }
+  if (health.status === "Current") return void (await markStageReady(run, stage, revision, health.total));
+  const waited = run.deps.now() - Date.parse(st.lastAppliedTime!);
+  const timeoutMs = durationOr(defaultTimeoutMs, spec.readyChecks?.timeout, spec.timeout, run.ss.spec?.timeout);
+  if (waited >= timeoutMs) {
+    throw new StageSetError(Reason.HealthCheckTimeout, `stage ${stage} revision ${revision}: ${health.notReady.length} of ${health.total} objects not Ready after ${formatDuration(timeoutMs)}: ${summarize(health.notReady)}`);
+  }
+  const message = `Waiting for ${health.total - health.ready} of ${health.total} objects: ${summarize(health.notReady)}`;
+  if (message !== st.message) {
+    setStage(run, { ...st, message });
+    await save(run);
+  }
+  return { kind: "requeue", afterMs: pollInterval(waited) };
+}
+
+async function markStageReady(run: Run, stage: string, revision: string, total: number): Promise<void> {
+  const st = run.status.stages!.find(s => s.name === stage)!;
+  setStage(run, { ...st, phase: "Ready", appliedRevision: revision, message: `${total} objects Ready` });
+  await save(run);
+  run.deps.log.info({ namespace: run.key.namespace, stageset: run.key.name, stage, revision }, "stage ready");
+  await run.deps.events.record(run.ss, "Normal", "StageReady", `Stage ${stage} is Ready at revision ${revision}`);
+}
+
+/** Look often just after an apply (most stages settle in seconds), then back off. */
+function pollInterval(waitedMs: number): number {
+  if (waitedMs < 5_000) return 500;
+  if (waitedMs < 60_000) return 2_000;
+  return 5_000;
+}

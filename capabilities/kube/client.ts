@@ -1,0 +1,135 @@
+// A thin Kubernetes HTTP client: kubeconfig (or in-cluster) auth from client-node, one
+// keep-alive agent, and our own field manager for server-side apply. kubernetes-fluent-client
+// hard-codes fieldManager=pepr and opens a new connection per request, which is both the
+// wrong owner and too slow to apply a thousand objects.
+import { KubeConfig } from "@kubernetes/client-node";
+import { Agent, request, type RequestOptions } from "node:https";
+import { Agent as HttpAgent, request as httpRequest } from "node:http";
+
+export const fieldManager = "stageset-controller";
+// The API server names the manager of non-apply writes after the user agent.
+const userAgent = "stageset-controller";
+
+export interface KubeResponse<T = unknown> {
+  status: number;
+  body: T;
+}
+
+/** A failed API call: the HTTP status and the API server's Status message. */
+export class KubeApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+    readonly method: string,
+    readonly path: string,
+  ) {
+    super(message);
+    this.name = "KubeApiError";
+  }
+}
+
+export interface RequestInit {
+  body?: unknown;
+  contentType?: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  /** Statuses returned instead of thrown (e.g. 404 on a read that tolerates absence). */
+  allow?: number[];
+  timeoutMs?: number;
+}
+
+export class KubeClient {
+  private agent?: Agent | HttpAgent;
+  private agentKey = "";
+
+  constructor(private readonly config: KubeConfig) {}
+
+  /** KUBECONFIG, then ~/.kube/config, then the in-cluster ServiceAccount. */
+  static fromDefault(): KubeClient {
+    const config = new KubeConfig();
+    config.loadFromDefault();
+    return new KubeClient(config);
+  }
+
+  get server(): string {
+    return this.config.getCurrentCluster()?.server ?? "";
+  }
+
+  async request<T = unknown>(method: string, path: string, init: RequestInit = {}): Promise<KubeResponse<T>> {
+    const url = new URL(path, this.server);
+    for (const [k, v] of Object.entries(init.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const opts: RequestOptions = { method, headers: { accept: "application/json", "user-agent": userAgent } };
+    // Re-read credentials each call: in-cluster tokens rotate.
+    await this.config.applyToHTTPSOptions(opts);
+    opts.agent = this.agentFor(opts, url.protocol);
+    const payload = init.body === undefined ? undefined : Buffer.from(JSON.stringify(init.body));
+    if (payload) Object.assign(opts.headers!, { "content-type": init.contentType ?? "application/json", "content-length": payload.length });
+    const res = await send(url, opts, payload, init.timeoutMs ?? 30_000);
+    const body = parseBody(res.text);
+    if (res.status < 400 || init.allow?.includes(res.status)) return { status: res.status, body: body as T };
+    const status = body as { reason?: string; message?: string } | undefined;
+    throw new KubeApiError(res.status, status?.reason ?? "Unknown", status?.message ?? res.text.slice(0, 500), method, url.pathname);
+  }
+
+  get<T>(path: string, init?: RequestInit) {
+    return this.request<T>("GET", path, init);
+  }
+
+  /** Server-side apply as `stageset-controller`, taking ownership of conflicting fields. */
+  apply<T>(path: string, obj: unknown, opts: { dryRun?: boolean } = {}) {
+    return this.request<T>("PATCH", path, {
+      body: obj,
+      contentType: "application/apply-patch+yaml",
+      query: { fieldManager, force: true, dryRun: opts.dryRun ? "All" : undefined },
+    });
+  }
+
+  mergePatch<T>(path: string, patch: unknown) {
+    return this.request<T>("PATCH", path, { body: patch, contentType: "application/merge-patch+json" });
+  }
+
+  jsonPatch<T>(path: string, ops: unknown[]) {
+    return this.request<T>("PATCH", path, { body: ops, contentType: "application/json-patch+json" });
+  }
+
+  private agentFor(opts: RequestOptions, protocol: string): Agent | HttpAgent {
+    const key = [protocol, opts.ca, opts.cert, opts.key, opts.rejectUnauthorized].map(String).join("|");
+    if (this.agent && key === this.agentKey) return this.agent;
+    this.agent?.destroy();
+    const common = { keepAlive: true, maxSockets: 32 };
+    this.agent =
+      protocol === "http:"
+        ? new HttpAgent(common)
+        : new Agent({ ...common, ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized, servername: opts.servername });
+    this.agentKey = key;
+    return this.agent;
+  }
+
+  close(): void {
+    this.agent?.destroy();
+    this.agent = undefined;
+  }
+}
+
+function send(url: URL, opts: RequestOptions, payload: Buffer | undefined, timeoutMs: number): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = (url.protocol === "http:" ? httpRequest : request)(url, opts, res => {
+      const chunks: Buffer[] = [];
+      res.on("data", c => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", reject);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`${opts.method} ${url.pathname}: no answer within ${timeoutMs} ms`)));
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
+function parseBody(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,3 @@
+// Talking to the API server: an HTTP client with our field manager, and discovery.
+export * from "./client";
+export * from "./discovery";
