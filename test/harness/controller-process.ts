@@ -1,0 +1,37 @@
+// Starts the engine in a child process, so a test can kill it (SIGKILL) mid-release and
+// start another, as a crashed and rescheduled watcher pod would be.
+import { spawn, type ChildProcess } from "node:child_process";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+export interface ControllerProcess {
+  child: ChildProcess;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export async function spawnController(env: Record<string, string> = {}): Promise<ControllerProcess> {
+  const child = spawn(join(root, "node_modules/.bin/tsx"), [join(root, "test/harness/run-controller.ts")], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn", ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  await new Promise<void>((ok, fail) => {
+    let out = "";
+    child.stdout!.on("data", chunk => {
+      out += chunk;
+      if (out.includes("ready\n")) ok();
+    });
+    child.once("exit", code => fail(new Error(`controller exited with code ${code} before it was ready`)));
+  });
+  return {
+    child,
+    kill: signal =>
+      new Promise(ok => {
+        if (child.exitCode !== null || child.signalCode !== null) return ok();
+        child.once("exit", () => ok());
+        child.kill(signal ?? "SIGKILL");
+      }),
+  };
+}
