@@ -42,7 +42,7 @@ export class Controller {
       events: eventRecorder(client, (msg, err) => log.debug({ err: String(err) }, msg)),
       log,
       now: Date.now,
-      applyConcurrency: opts.applyConcurrency ?? 16,
+      applyConcurrency: opts.applyConcurrency ?? 32,
     };
     this.queue = new WorkQueue(key => reconcile(this.deps, parseKey(key)), {
       concurrency: opts.concurrency ?? 8,

@@ -2,6 +2,7 @@
 // and the services it talks through. `save` writes the status the user sees.
 import type { Log } from "pepr";
 import type { Stage, StageSet, StageSetStatus, StageStatus } from "../api";
+import type { KubeObject } from "../apply";
 import type { CompiledExprs } from "../health";
 import type { Discovery, KubeClient } from "../kube";
 import { withStage } from "./plan";
@@ -33,6 +34,10 @@ export interface Run {
   exprs: Map<string, CompiledExprs | undefined>;
   /** The stage being worked on, named in failures. */
   stage?: string;
+  /** Each stage's objects, parsed once per reconcile. */
+  objects: Map<string, Promise<KubeObject[]>>;
+  /** Objects as the API server returned them from this reconcile's apply: the first health check needs no reads. */
+  live: Map<string, KubeObject[]>;
 }
 
 export function newRun(deps: EngineDeps, key: StageSetKey, ss: StageSet): Run {
@@ -47,6 +52,8 @@ export function newRun(deps: EngineDeps, key: StageSetKey, ss: StageSet): Run {
     status: structuredClone(ss.status ?? {}),
     sources: new Map(),
     exprs: new Map(),
+    objects: new Map(),
+    live: new Map(),
   };
 }
 

@@ -1,7 +1,7 @@
 // Is a stage Ready? Reads every applied object (and each readyChecks.checks entry) live and
 // judges it with kstatus rules, or with the stage's CEL expressions for the kinds they name.
 import type { ObjectRef } from "../api";
-import { describe, type KubeObject } from "../apply";
+import { describe, mapBounded, type KubeObject } from "../apply";
 import { objectHealth, type CompiledExprs, type Health } from "../health";
 import { resourcePath, type Discovery, type KubeClient } from "../kube";
 
@@ -22,9 +22,15 @@ export async function stageHealth(
   compiled: CompiledExprs | undefined,
   defaultNamespace: string,
   now: number,
+  /** The applied objects as just returned by the API server, if this is the check right after the apply. */
+  fresh?: KubeObject[],
 ): Promise<StageHealth> {
   const refs = [...applied.map(o => ({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace })), ...checks];
-  const results = await Promise.all(refs.map(ref => refHealth(client, discovery, ref, compiled, defaultNamespace, now)));
+  const known = new Map((fresh ?? []).map(o => [`${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`, o]));
+  const results = await mapBounded(refs, 32, ref => {
+    const live = known.get(`${ref.kind}/${ref.namespace ?? ""}/${ref.name}`);
+    return live ? Promise.resolve({ what: describe(live), health: objectHealth(live, compiled, { now }) }) : refHealth(client, discovery, ref, compiled, defaultNamespace, now);
+  });
   const notReady: string[] = [];
   const failed: string[] = [];
   results.forEach(({ what, health }) => {

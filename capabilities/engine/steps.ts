@@ -12,9 +12,13 @@ import type { Outcome } from "./queue";
 const defaultTimeoutMs = 15 * 60_000;
 
 /** A stage's objects from its pinned artifact, each placed in its namespace (or none, if cluster-scoped). */
-export async function stageObjects(run: Run, stage: string): Promise<KubeObject[]> {
-  const parsed = await run.deps.artifacts.objects(pinnedArtifact(run, stage), stageSpec(run, stage).path, stage);
-  return placeObjects(run.deps.discovery, parsed.map(p => p.object as KubeObject), run.key.namespace);
+export function stageObjects(run: Run, stage: string): Promise<KubeObject[]> {
+  let objects = run.objects.get(stage);
+  if (!objects) {
+    objects = run.deps.artifacts.objects(pinnedArtifact(run, stage), stageSpec(run, stage).path, stage).then(parsed => placeObjects(run.deps.discovery, parsed.map(p => p.object as KubeObject), run.key.namespace));
+    run.objects.set(stage, objects);
+  }
+  return objects;
 }
 
 export function compileStageExprs(run: Run): void {
@@ -68,6 +72,7 @@ export async function applyStep(run: Run, stage: string): Promise<void> {
   const namespaces = objects.map(o => o.metadata.namespace ?? run.key.namespace);
   await writeParent(run.deps.client, owner, [...parent.groupKinds, ...objects.map(groupKind)], [...parent.namespaces, ...namespaces]);
   const applied = await applyStage(ctx, objects);
+  run.live.set(stage, applied.map(a => a.object));
   const created = applied.filter(a => a.action === "created").length;
   setStage(run, { name: stage, phase: "Waiting", attemptedRevision: revision, objects: applied.length, lastAppliedTime: nowISO(run), message: `Applied ${applied.length} objects (${created} created); waiting for them to become Ready` });
   await save(run);
@@ -97,7 +102,8 @@ export async function waitStep(run: Run, stage: string): Promise<Outcome | undef
   const objects = await stageObjects(run, stage);
   const health = spec.readyChecks?.disableWait
     ? { status: "Current" as const, total: objects.length, ready: objects.length, notReady: [], failed: [] }
-    : await stageHealth(run.deps.client, run.deps.discovery, objects, spec.readyChecks?.checks ?? [], run.exprs.get(stage), run.key.namespace, run.deps.now());
+    : await stageHealth(run.deps.client, run.deps.discovery, objects, spec.readyChecks?.checks ?? [], run.exprs.get(stage), run.key.namespace, run.deps.now(), run.live.get(stage));
+  run.live.delete(stage); // later checks read the objects again
   if (health.status === "Failed") {
     throw new StageSetError(Reason.HealthCheckFailed, `stage ${stage} revision ${revision} failed: ${summarize(health.failed)}`);
   }

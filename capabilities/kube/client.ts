@@ -38,9 +38,13 @@ export interface RequestInit {
   timeoutMs?: number;
 }
 
+// Credentials are re-read at most this often: in-cluster tokens rotate well before expiry.
+const authTtlMs = 60_000;
+
 export class KubeClient {
   private agent?: Agent | HttpAgent;
   private agentKey = "";
+  private auth?: { opts: RequestOptions; at: number };
 
   constructor(private readonly config: KubeConfig) {}
 
@@ -58,9 +62,8 @@ export class KubeClient {
   async request<T = unknown>(method: string, path: string, init: RequestInit = {}): Promise<KubeResponse<T>> {
     const url = new URL(path, this.server);
     for (const [k, v] of Object.entries(init.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const opts: RequestOptions = { method, headers: { accept: "application/json", "user-agent": userAgent } };
-    // Re-read credentials each call: in-cluster tokens rotate.
-    await this.config.applyToHTTPSOptions(opts);
+    const auth = await this.authOptions();
+    const opts: RequestOptions = { ...auth, method, headers: { ...auth.headers, accept: "application/json", "user-agent": userAgent } };
     opts.agent = this.agentFor(opts, url.protocol);
     const payload = init.body === undefined ? undefined : Buffer.from(JSON.stringify(init.body));
     if (payload) Object.assign(opts.headers!, { "content-type": init.contentType ?? "application/json", "content-length": payload.length });
@@ -90,6 +93,15 @@ export class KubeClient {
 
   jsonPatch<T>(path: string, ops: unknown[]) {
     return this.request<T>("PATCH", path, { body: ops, contentType: "application/json-patch+json" });
+  }
+
+  private async authOptions(): Promise<RequestOptions> {
+    if (this.auth && Date.now() - this.auth.at < authTtlMs) return this.auth.opts;
+    const opts: RequestOptions = {};
+    await this.config.applyToHTTPSOptions(opts);
+    delete opts.agent; // client-node makes a fresh agent each time; we keep one
+    this.auth = { opts, at: Date.now() };
+    return opts;
   }
 
   private agentFor(opts: RequestOptions, protocol: string): Agent | HttpAgent {

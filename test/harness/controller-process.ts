@@ -21,7 +21,11 @@ export async function spawnController(env: Record<string, string> = {}): Promise
     let out = "";
     child.stdout!.on("data", chunk => {
       out += chunk;
-      if (out.includes("ready\n")) ok();
+      if (out.includes("ready\n")) {
+        child.stdout!.removeAllListeners("data");
+        child.stdout!.pipe(process.stdout); // the controller's own log lines
+        ok();
+      }
     });
     child.once("exit", code => fail(new Error(`controller exited with code ${code} before it was ready`)));
   });

@@ -3,7 +3,10 @@
 import { startController } from "./controller";
 
 async function main(): Promise<void> {
-  const running = await startController({ concurrency: Number(process.env.STAGESET_CONCURRENCY ?? 8) });
+  const running = await startController({
+    concurrency: Number(process.env.STAGESET_CONCURRENCY ?? 8),
+    applyConcurrency: Number(process.env.STAGESET_APPLY_CONCURRENCY ?? 32),
+  });
   process.stdout.write("ready\n");
   const stop = () => {
     running.stop();
