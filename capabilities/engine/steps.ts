@@ -31,10 +31,19 @@ export function compileStageExprs(run: Run): void {
 }
 
 export async function startRun(run: Run, why: string, requestedAt: string | undefined): Promise<void> {
-  const all = await Promise.all(run.stageNames.map(async stage => ({ stage, objects: await stageObjects(run, stage) })));
+  // Every stage is loaded before anything is applied; the first one (in spec order) that cannot
+  // be loaded is the stage the failure is reported on, so status.stages says which one broke.
+  const loaded = await Promise.allSettled(run.stageNames.map(stage => stageObjects(run, stage)));
+  const broken = loaded.findIndex(r => r.status === "rejected");
+  if (broken >= 0) {
+    run.stage = run.stageNames[broken];
+    throw (loaded[broken] as PromiseRejectedResult).reason;
+  }
+  const all = run.stageNames.map((stage, i) => ({ stage, objects: (loaded[i] as PromiseFulfilledResult<KubeObject[]>).value }));
   const dupes = duplicateClaims(all);
   if (dupes.length > 0) {
     const list = dupes.map(d => `${d.id.replace(/^\//, "")} is in stages ${d.stages.join(" and ")}`).join("; ");
+    run.stage = dupes[0]!.stages.at(-1); // the later stage claims an object an earlier one already owns
     throw new StageSetError(Reason.DuplicateObject, `an object may belong to one stage only: ${list}`);
   }
   const pins = Object.fromEntries(run.stageNames.map(n => [n, pinnedArtifact(run, n).revision]));
