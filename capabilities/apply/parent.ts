@@ -14,6 +14,8 @@ export interface ParentState {
 }
 
 export const ParentLabel = "stageset.dev/applyset-parent";
+/** The stage's position in the spec when it was last applied: teardown goes last first, even for stages already gone from the spec. */
+export const StageOrderAnnotation = "stageset.dev/stage-order";
 
 const parentPath = (namespace: string, name?: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps${name ? `/${encodeURIComponent(name)}` : ""}`;
 
@@ -25,7 +27,7 @@ export async function readParent(client: KubeClient, owner: Owner): Promise<Pare
 }
 
 /** Server-side applies the parent with exactly these kinds and namespaces. */
-export async function writeParent(client: KubeClient, owner: Owner, groupKinds: Iterable<string>, namespaces: Iterable<string>): Promise<ParentState> {
+export async function writeParent(client: KubeClient, owner: Owner, order: number, groupKinds: Iterable<string>, namespaces: Iterable<string>): Promise<ParentState> {
   const ref = stageParent({ name: owner.stageSet, namespace: owner.namespace }, owner.stage);
   const id = applySetId(ref);
   const gks = joinSet(groupKinds);
@@ -37,17 +39,22 @@ export async function writeParent(client: KubeClient, owner: Owner, groupKinds: 
       name: ref.name,
       namespace: ref.namespace,
       labels: { [ApplySetLabel.id]: id, [ParentLabel]: "true", [OwnerLabel.stageSet]: owner.stageSet, [OwnerLabel.namespace]: owner.namespace, [OwnerLabel.stage]: owner.stage },
-      annotations: { [ApplySetAnnotation.tooling]: tooling, [ApplySetAnnotation.groupKinds]: gks, [ApplySetAnnotation.namespaces]: nss },
+      annotations: { [ApplySetAnnotation.tooling]: tooling, [ApplySetAnnotation.groupKinds]: gks, [ApplySetAnnotation.namespaces]: nss, [StageOrderAnnotation]: String(order) },
     },
   });
   return { id, name: ref.name, groupKinds: splitSet(gks), namespaces: splitSet(nss) };
 }
 
-/** The stage names that have a parent for this StageSet: stages that may still own objects. */
+/** Stages that have a parent for this StageSet (stages that may still own objects), last first. */
 export async function listParentStages(client: KubeClient, stageSet: { name: string; namespace: string }): Promise<string[]> {
   const selector = `${ParentLabel}=true,${OwnerLabel.stageSet}=${stageSet.name},${OwnerLabel.namespace}=${stageSet.namespace}`;
-  const res = await client.get<{ items: { metadata: { labels?: Record<string, string> } }[] }>(parentPath(stageSet.namespace), { query: { labelSelector: selector } });
-  return res.body.items.map(i => i.metadata.labels?.[OwnerLabel.stage]).filter((s): s is string => !!s);
+  type Meta = { metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } };
+  const res = await client.get<{ items: Meta[] }>(parentPath(stageSet.namespace), { query: { labelSelector: selector } });
+  return res.body.items
+    .map(i => ({ stage: i.metadata.labels?.[OwnerLabel.stage], order: Number(i.metadata.annotations?.[StageOrderAnnotation] ?? 0) }))
+    .filter((p): p is { stage: string; order: number } => !!p.stage)
+    .sort((a, b) => b.order - a.order || (a.stage < b.stage ? 1 : -1))
+    .map(p => p.stage);
 }
 
 export async function deleteParent(client: KubeClient, owner: Owner): Promise<void> {

@@ -2,7 +2,7 @@
 // found by label in every kind and namespace the parent records; prunePlan decides which
 // may go. Returns what it could not delete, so the parent keeps tracking them.
 import { Reason, StageSetError } from "../api";
-import { KubeApiError, resourcePath, type Discovery, type KubeClient } from "../kube";
+import { KubeApiError, metadataOnly, resourcePath, type Discovery, type KubeClient } from "../kube";
 import { ApplySetLabel } from "./applyset";
 import { prunePlan, type Owner, type PrunePlan } from "./inventory";
 import { describe, type KubeObject, type ObjectId } from "./objects";
@@ -42,7 +42,8 @@ async function listMembers(client: KubeClient, discovery: Discovery, owner: Owne
     if (!resource) continue; // the kind is gone (its CRD was removed): nothing left to delete
     const scopes = resource.namespaced ? namespaces : [undefined];
     for (const ns of scopes) {
-      const res = await client.get<{ apiVersion: string; items: KubeObject[] }>(resourcePath(resource, ns), { query: { labelSelector: selector } });
+      // Prune needs identity, labels and annotations only: list metadata, not whole objects.
+      const res = await client.get<{ items: KubeObject[] }>(resourcePath(resource, ns), { query: { labelSelector: selector }, accept: metadataOnly });
       const apiVersion = resource.group ? `${resource.group}/${resource.version}` : resource.version;
       found.push(...res.body.items.map(i => ({ ...i, apiVersion, kind: resource.kind })));
     }

@@ -25,7 +25,7 @@ export async function finishRun(run: Run): Promise<Outcome> {
       const result = await pruneStage(run.deps.client, run.deps.discovery, owner, parent, new Set(objects.map(objectId)));
       pruned += result.deleted.length;
       // Kinds and namespaces of objects kept by opt-out stay tracked; the rest narrow to the stage.
-      await writeParent(run.deps.client, owner, [...objects.map(groupKind), ...result.kept.map(k => groupKind(k.object))], [...objects.map(o => o.metadata.namespace ?? run.key.namespace), ...result.kept.map(k => k.object.metadata.namespace ?? "")]);
+      await writeParent(run.deps.client, owner, run.stageNames.indexOf(stage), [...objects.map(groupKind), ...result.kept.map(k => groupKind(k.object))], [...objects.map(o => o.metadata.namespace ?? run.key.namespace), ...result.kept.map(k => k.object.metadata.namespace ?? "")]);
     }
   }
   run.stage = undefined;
@@ -41,11 +41,9 @@ export async function finishRun(run: Run): Promise<Outcome> {
   return { kind: "resync", afterMs: durationOr(defaultIntervalMs, run.ss.spec?.interval) };
 }
 
-/** Stages that still have an ApplySet parent but are no longer in the spec. */
+/** Stages that still have an ApplySet parent but are no longer in the spec, last first. */
 async function teardownRemovedStages(run: Run): Promise<string[]> {
-  const existing = await listParentStages(run.deps.client, run.key);
-  const order = (run.status.stages ?? []).map(s => s.name);
-  const gone = existing.filter(s => !run.stageNames.includes(s)).sort((a, b) => order.indexOf(b) - order.indexOf(a));
+  const gone = (await listParentStages(run.deps.client, run.key)).filter(s => !run.stageNames.includes(s));
   for (const stage of gone) await teardownStage(run, stage);
   return gone;
 }
@@ -65,9 +63,7 @@ export async function teardownStage(run: Run, stage: string): Promise<void> {
 
 /** Deletion: every stage, last first, then release the finalizer. */
 export async function finalize(run: Run): Promise<Outcome> {
-  const existing = await listParentStages(run.deps.client, run.key);
-  const specOrder = run.stageNames;
-  const order = [...existing].sort((a, b) => specOrder.indexOf(b) - specOrder.indexOf(a));
+  const order = await listParentStages(run.deps.client, run.key);
   for (const stage of order) await teardownStage(run, stage);
   const finalizers = run.ss.metadata?.finalizers ?? [];
   const i = finalizers.indexOf(finalizer);

@@ -79,7 +79,7 @@ export async function applyStep(run: Run, stage: string): Promise<void> {
   run.status.currentRevision = revision;
   const parent = await readParent(run.deps.client, owner);
   const namespaces = objects.map(o => o.metadata.namespace ?? run.key.namespace);
-  await writeParent(run.deps.client, owner, [...parent.groupKinds, ...objects.map(groupKind)], [...parent.namespaces, ...namespaces]);
+  await writeParent(run.deps.client, owner, run.stageNames.indexOf(stage), [...parent.groupKinds, ...objects.map(groupKind)], [...parent.namespaces, ...namespaces]);
   const applied = await applyStage(ctx, objects);
   run.live.set(stage, applied.map(a => a.object));
   const created = applied.filter(a => a.action === "created").length;

@@ -33,6 +33,8 @@ export interface RequestInit {
   body?: unknown;
   contentType?: string;
   query?: Record<string, string | number | boolean | undefined>;
+  /** Accept header, e.g. to ask for metadata only. */
+  accept?: string;
   /** Statuses returned instead of thrown (e.g. 404 on a read that tolerates absence). */
   allow?: number[];
   timeoutMs?: number;
@@ -40,6 +42,9 @@ export interface RequestInit {
 
 // Credentials are re-read at most this often: in-cluster tokens rotate well before expiry.
 const authTtlMs = 60_000;
+
+/** Lists of PartialObjectMetadata: names, labels, annotations, uids, without the bodies. */
+export const metadataOnly = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
 
 export class KubeClient {
   private agent?: Agent | HttpAgent;
@@ -63,7 +68,7 @@ export class KubeClient {
     const url = new URL(path, this.server);
     for (const [k, v] of Object.entries(init.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const auth = await this.authOptions();
-    const opts: RequestOptions = { ...auth, method, headers: { ...auth.headers, accept: "application/json", "user-agent": userAgent } };
+    const opts: RequestOptions = { ...auth, method, headers: { ...auth.headers, accept: init.accept ?? "application/json", "user-agent": userAgent } };
     opts.agent = this.agentFor(opts, url.protocol);
     const payload = init.body === undefined ? undefined : Buffer.from(JSON.stringify(init.body));
     if (payload) Object.assign(opts.headers!, { "content-type": init.contentType ?? "application/json", "content-length": payload.length });
