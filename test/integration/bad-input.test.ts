@@ -3,16 +3,14 @@
 // nothing from it is applied and nothing is pruned. A later stage is never touched.
 import { gzipSync } from "node:zlib";
 import { K8s, kind } from "pepr";
-import { afterAll, afterEach, beforeAll, describe, expect, it, type ExpectStatic } from "vitest";
+import { describe, expect, it, type ExpectStatic } from "vitest";
 import { StageSet } from "../../capabilities/api";
-import { startArtifactServer, type ArtifactContent, type ArtifactServer, type PublishOptions } from "../harness/artifact-server";
-import { createTestNamespace, deleteTestNamespace, eventually } from "../harness/cluster";
-import { startController, type RunningController } from "../harness/controller";
+import { startArtifactServer, type ArtifactContent, type PublishOptions } from "../harness/artifact-server";
+import { eventually } from "../harness/cluster";
+import { configMapIn, useEngineSuite } from "../harness/suite";
 import { tar, tarGz } from "../harness/tar";
 
-let ns: string;
-let artifacts: ArtifactServer;
-let running: RunningController;
+const env = useEngineSuite("bad-input");
 
 const MiB = 1024 * 1024;
 const configMap = (name: string, color = "blue") => `apiVersion: v1
@@ -28,7 +26,7 @@ metadata: { name: probe }
 spec: { size: 3 }
 `;
 
-const read = (name: string) => K8s(StageSet).InNamespace(ns).Get(name);
+const read = (name: string) => K8s(StageSet).InNamespace(env.ns).Get(name);
 const readyOf = (ss: StageSet) => ss.status?.conditions?.find(c => c.type === "Ready");
 const stage = (ss: StageSet, name: string) => ss.status?.stages?.find(s => s.name === name);
 const ready = (ss: StageSet) => ss.status?.conditions?.some(c => c.type === "Ready" && c.status === "True" && c.observedGeneration === ss.metadata?.generation) ?? false;
@@ -36,28 +34,21 @@ const failedWith = (reason: string) => (ss: StageSet) => readyOf(ss)?.status ===
 
 /** Each stage `<stage>` of StageSet `<ss>` reads the ExternalArtifact `<ss>-<stage>`. */
 async function createStageSet(name: string, stages: string[]): Promise<void> {
-  await K8s(StageSet).Apply({ metadata: { name, namespace: ns }, spec: { stages: stages.map(s => ({ name: s, sourceRef: { name: `${name}-${s}` } })) } });
+  await K8s(StageSet).Apply({ metadata: { name, namespace: env.ns }, spec: { stages: stages.map(s => ({ name: s, sourceRef: { name: `${name}-${s}` } })) } });
 }
 
-function publish(ss: string, stageName: string, content: ArtifactContent, opts?: PublishOptions, server = artifacts) {
-  return server.publish({ namespace: ns, name: `${ss}-${stageName}` }, content, opts);
+function publish(ss: string, stageName: string, content: ArtifactContent, opts?: PublishOptions, server = env.artifacts) {
+  return server.publish({ namespace: env.ns, name: `${ss}-${stageName}` }, content, opts);
 }
 
-async function getConfigMap(name: string) {
-  try {
-    return await K8s(kind.ConfigMap).InNamespace(ns).Get(name);
-  } catch (err) {
-    if ((err as { status?: number }).status === 404) return undefined;
-    throw err;
-  }
-}
+const getConfigMap = (name: string) => configMapIn(env.ns, name);
 
 /** uid of each ConfigMap (undefined when absent): equal before and after means none was deleted or recreated. */
 const uids = async (names: string[]) => Object.fromEntries(await Promise.all(names.map(async n => [n, (await getConfigMap(n))?.metadata?.uid])));
 
 /** `kubectl get cm -l stageset.dev/name=<ss>`, ApplySet parents aside: what the StageSet applied. */
 async function members(ss: string): Promise<string[]> {
-  const list = await K8s(kind.ConfigMap).InNamespace(ns).WithLabel("stageset.dev/name", ss).Get();
+  const list = await K8s(kind.ConfigMap).InNamespace(env.ns).WithLabel("stageset.dev/name", ss).Get();
   return list.items.filter(cm => cm.metadata?.labels?.["stageset.dev/applyset-parent"] !== "true").map(cm => cm.metadata!.name!).sort();
 }
 
@@ -74,33 +65,9 @@ function expectStageFailed(expect: ExpectStatic, ss: StageSet, stageName: string
 // run, so "nothing was applied" is checked after the engine has had another go.
 const holdStill = () => new Promise(ok => setTimeout(ok, 2_500));
 
-/** R10 status invariants, checked on every StageSet of the file after each test. */
-function invariantViolations(ss: StageSet): string[] {
-  const c = Object.fromEntries((ss.status?.conditions ?? []).map(x => [x.type, x]));
-  const bad: string[] = [];
-  if (c.Reconciling && c.Stalled) bad.push("I1: Reconciling and Stalled both present");
-  if (c.Ready?.status === "True" && ss.status?.observedGeneration !== ss.metadata?.generation) bad.push("I2: Ready on a stale generation");
-  if (c.Stalled && c.Ready?.status !== "False") bad.push("I3: Stalled but Ready is not False");
-  if (c.Ready?.status === "False" && !c.Ready.message) bad.push("I4: Ready=False without a message");
-  return bad;
-}
 
-beforeAll(async () => {
-  ns = await createTestNamespace("bad-input");
-  artifacts = await startArtifactServer();
-  running = await startController();
-});
 
-afterAll(async () => {
-  running?.stop();
-  await artifacts?.stop();
-  if (ns) await deleteTestNamespace(ns);
-});
 
-afterEach(async () => {
-  const list = await K8s(StageSet).InNamespace(ns).Get();
-  for (const ss of list.items) expect(invariantViolations(ss), `StageSet ${ss.metadata?.name}`).toEqual([]);
-});
 
 interface BadArtifact {
   /** Also the StageSet's name and the prefix of every object it would create. */
@@ -207,7 +174,7 @@ describe("a bad artifact in the first stage", () => {
   it.concurrent.for(badArtifacts)("$name: $reason, and neither it nor the next stage applies anything", async (row, { expect }) => {
     const ss = row.id;
     const bad = await publish(ss, "config", row.content(ss), row.opts);
-    if (row.tamper) artifacts.tamper(bad.url, row.tamper(ss));
+    if (row.tamper) env.artifacts.tamper(bad.url, row.tamper(ss));
     await publish(ss, "app", { files: { "app.yaml": configMap(`${ss}-app`) } });
     await createStageSet(ss, ["config", "app"]);
 

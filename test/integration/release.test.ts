@@ -2,16 +2,13 @@
 // ConfigMap; a Deployment. Stages go Ready in order, each gated on the one before, and a
 // new artifact revision rolls forward and is pinned.
 import { K8s, kind } from "pepr";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { StageSet, type StageSetStatus } from "../../capabilities/api";
 import { isStageReady } from "../../capabilities/engine";
-import { startArtifactServer, type ArtifactServer } from "../harness/artifact-server";
-import { createTestNamespace, deleteTestNamespace, eventually } from "../harness/cluster";
-import { startController, type RunningController } from "../harness/controller";
+import { eventually } from "../harness/cluster";
+import { useEngineSuite } from "../harness/suite";
 
-let ns: string;
-let artifacts: ArtifactServer;
-let running: RunningController;
+const env = useEngineSuite("release");
 
 const group = `rel-${Math.random().toString(36).slice(2, 8)}.example.com`;
 const crd = `apiVersion: apiextensions.k8s.io/v1
@@ -52,29 +49,19 @@ spec:
     spec: { containers: [{ name: web, image: "${image}" }] }
 `;
 
-const read = () => K8s(StageSet).InNamespace(ns).Get("release");
+const read = () => K8s(StageSet).InNamespace(env.ns).Get("release");
 const stage = (s: StageSetStatus | undefined, name: string) => s?.stages?.find(x => x.name === name);
 const ready = (ss: StageSet) => ss.status?.conditions?.some(c => c.type === "Ready" && c.status === "True" && c.observedGeneration === ss.metadata?.generation) ?? false;
 
-beforeAll(async () => {
-  ns = await createTestNamespace("release");
-  artifacts = await startArtifactServer();
-  running = await startController();
-});
 
-afterAll(async () => {
-  running?.stop();
-  await artifacts?.stop();
-  if (ns) await deleteTestNamespace(ns);
-});
 
 describe("a three-stage release", () => {
   it("goes Ready stage by stage, never touching a stage before the one before it is Ready", async () => {
-    await artifacts.publish({ namespace: ns, name: "crds" }, { files: { "widget-crd.yaml": crd } }, { label: "v1" });
-    await artifacts.publish({ namespace: ns, name: "config" }, { files: { "config/widget.yaml": widget("blue"), "config/settings.yaml": configMap("blue") } }, { label: "v1" });
-    await artifacts.publish({ namespace: ns, name: "app" }, { files: { "web.yaml": deployment("registry.invalid/web:1") } }, { label: "v1" });
+    await env.artifacts.publish({ namespace: env.ns, name: "crds" }, { files: { "widget-crd.yaml": crd } }, { label: "v1" });
+    await env.artifacts.publish({ namespace: env.ns, name: "config" }, { files: { "config/widget.yaml": widget("blue"), "config/settings.yaml": configMap("blue") } }, { label: "v1" });
+    await env.artifacts.publish({ namespace: env.ns, name: "app" }, { files: { "web.yaml": deployment("registry.invalid/web:1") } }, { label: "v1" });
     await K8s(StageSet).Apply({
-      metadata: { name: "release", namespace: ns },
+      metadata: { name: "release", namespace: env.ns },
       spec: {
         stages: [
           { name: "crds", sourceRef: { name: "crds" } },
@@ -85,17 +72,16 @@ describe("a three-stage release", () => {
       },
     });
 
-    const waiting = await eventually(read, ss => stage(ss.status, "config")?.phase === "Waiting", { what: "stage config Waiting on the Widget" });
+    const waiting = await eventually(read, ss => stage(ss.status, "config")?.phase === "Waiting" && /Widget\/main/.test(stage(ss.status, "config")?.message ?? ""), { what: "stage config Waiting, naming the Widget" });
     expect(stage(waiting.status, "crds")?.phase).toBe("Ready");
     expect(isStageReady(waiting.status, waiting.metadata?.generation, "crds")).toBe(true);
     expect(isStageReady(waiting.status, waiting.metadata?.generation, "config")).toBe(false);
-    expect(stage(waiting.status, "config")?.message).toMatch(/Widget\/main/);
     // Stage "app" must not have been touched while "config" waits.
     await new Promise(ok => setTimeout(ok, 1500));
-    await expect(K8s(kind.Deployment).InNamespace(ns).Get("web")).rejects.toMatchObject({ status: 404 });
+    await expect(K8s(kind.Deployment).InNamespace(env.ns).Get("web")).rejects.toMatchObject({ status: 404 });
     expect(stage((await read()).status, "app")?.phase).toBe("Pending");
 
-    await K8s(kind.GenericKind, { kindOverride: { group, version: "v1", kind: "Widget", plural: "widgets" } }).PatchStatus({ metadata: { name: "main", namespace: ns }, status: { phase: "Ready" } });
+    await K8s(kind.GenericKind, { kindOverride: { group, version: "v1", kind: "Widget", plural: "widgets" } }).PatchStatus({ metadata: { name: "main", namespace: env.ns }, status: { phase: "Ready" } });
 
     const done = await eventually(read, ready, { what: "StageSet Ready", timeoutMs: 60_000 });
     const stages = done.status!.stages!;
@@ -104,7 +90,7 @@ describe("a three-stage release", () => {
     for (let i = 1; i < stages.length; i++) {
       expect(Date.parse(stages[i]!.lastAppliedTime!)).toBeGreaterThanOrEqual(Date.parse(stages[i - 1]!.lastTransitionTime!));
     }
-    const deploy = await K8s(kind.Deployment).InNamespace(ns).Get("web");
+    const deploy = await K8s(kind.Deployment).InNamespace(env.ns).Get("web");
     expect(deploy.status?.readyReplicas).toBe(2);
     expect(deploy.metadata?.labels?.["stageset.dev/stage"]).toBe("app");
     expect(deploy.metadata?.labels?.["applyset.kubernetes.io/part-of"]).toMatch(/^applyset-.*-v1$/);
@@ -115,14 +101,14 @@ describe("a three-stage release", () => {
 
   it("rolls a new revision forward and pins it, leaving unchanged stages' objects in place", async () => {
     const before = await read();
-    const widgets = () => K8s(kind.GenericKind, { kindOverride: { group, version: "v1", kind: "Widget", plural: "widgets" } }).InNamespace(ns).Get("main");
+    const widgets = () => K8s(kind.GenericKind, { kindOverride: { group, version: "v1", kind: "Widget", plural: "widgets" } }).InNamespace(env.ns).Get("main");
     const crdBefore = await K8s(kind.CustomResourceDefinition).Get(`widgets.${group}`);
     const widgetBefore = await widgets();
-    const v2 = await artifacts.publish({ namespace: ns, name: "app" }, { files: { "web.yaml": deployment("registry.invalid/web:2") } }, { label: "v2" });
+    const v2 = await env.artifacts.publish({ namespace: env.ns, name: "app" }, { files: { "web.yaml": deployment("registry.invalid/web:2") } }, { label: "v2" });
     const after = await eventually(read, ss => ready(ss) && ss.status?.lastAppliedRevisions?.app === v2.revision, { what: "revision v2 applied", timeoutMs: 60_000 });
     expect(after.status?.lastAttemptedRevisions?.app).toBe(v2.revision);
     expect(after.status?.lastAttemptedRevisions?.crds).toBe(before.status?.lastAttemptedRevisions?.crds);
-    const deploy = await K8s(kind.Deployment).InNamespace(ns).Get("web");
+    const deploy = await K8s(kind.Deployment).InNamespace(env.ns).Get("web");
     expect(deploy.spec?.template.spec?.containers[0]?.image).toBe("registry.invalid/web:2");
     // Re-applying earlier stages must neither prune nor recreate their objects.
     expect((await K8s(kind.CustomResourceDefinition).Get(`widgets.${group}`)).metadata?.uid).toBe(crdBefore.metadata?.uid);
