@@ -13,6 +13,8 @@ import { WorkQueue } from "./queue";
 import { durationOr } from "./durations";
 
 export interface ControllerOptions {
+  /** Only these namespaces' StageSets (default: all). */
+  namespaces?: string[];
   concurrency?: number;
   applyConcurrency?: number;
   client?: KubeClient;
@@ -31,8 +33,10 @@ export class Controller {
   readonly deps: EngineDeps;
   private seen = new Map<string, Seen>();
   private artifactRevisions = new Map<string, string | undefined>();
+  private readonly namespaces?: Set<string>;
 
   constructor(opts: ControllerOptions = {}) {
+    this.namespaces = opts.namespaces ? new Set(opts.namespaces) : undefined;
     const client = opts.client ?? KubeClient.fromDefault();
     const log = Log.child({ component: "engine" });
     this.deps = {
@@ -54,6 +58,7 @@ export class Controller {
 
   /** A StageSet was added, changed or deleted. */
   onStageSet(ss: StageSet, deleted = false): void {
+    if (this.namespaces && !this.namespaces.has(ss.metadata?.namespace ?? "")) return;
     const key = keyString({ namespace: ss.metadata!.namespace!, name: ss.metadata!.name! });
     if (deleted) {
       this.seen.delete(key);

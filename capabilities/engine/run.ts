@@ -58,6 +58,9 @@ export function newRun(deps: EngineDeps, key: StageSetKey, ss: StageSet): Run {
 }
 
 export const nowISO = (run: Run) => new Date(run.deps.now()).toISOString().replace(/\.\d+Z$/, "Z");
+// nextStep tells "applied in this run" by lastAppliedTime >= runStartedAt, so these two keep
+// milliseconds: whole seconds cannot separate a new run from an apply of the run before it.
+export const nowISOPrecise = (run: Run) => new Date(run.deps.now()).toISOString();
 
 export function stageSpec(run: Run, name: string): Stage {
   return run.stages.find(s => s.name === name)!;

@@ -5,7 +5,7 @@ import { applySetId, applyStage, duplicateClaims, groupKind, placeObjects, readP
 import { compileExprs } from "../health";
 import { durationOr, formatDuration } from "./durations";
 import { markReconciling } from "./conditions";
-import { nowISO, pinnedArtifact, save, setStage, stageSpec, type Run } from "./run";
+import { nowISO, nowISOPrecise, pinnedArtifact, save, setStage, stageSpec, type Run } from "./run";
 import { stageHealth, summarize } from "./stage-health";
 import type { Outcome } from "./queue";
 
@@ -52,7 +52,7 @@ export async function startRun(run: Run, why: string, requestedAt: string | unde
     ...run.status,
     observedGeneration: run.generation,
     runGeneration: run.generation,
-    runStartedAt: now,
+    runStartedAt: nowISOPrecise(run),
     lastAttemptedRevisions: pins,
     ...(requestedAt !== undefined ? { lastHandledReconcileAt: requestedAt } : {}),
     conditions: markReconciling(run.status.conditions, Reason.Progressing, `Run started: ${why}`, run.generation, now),
@@ -83,7 +83,7 @@ export async function applyStep(run: Run, stage: string): Promise<void> {
   const applied = await applyStage(ctx, objects);
   run.live.set(stage, applied.map(a => a.object));
   const created = applied.filter(a => a.action === "created").length;
-  setStage(run, { name: stage, phase: "Waiting", attemptedRevision: revision, objects: applied.length, lastAppliedTime: nowISO(run), message: `Applied ${applied.length} objects (${created} created); waiting for them to become Ready` });
+  setStage(run, { name: stage, phase: "Waiting", attemptedRevision: revision, objects: applied.length, lastAppliedTime: nowISOPrecise(run), message: `Applied ${applied.length} objects (${created} created); waiting for them to become Ready` });
   await save(run);
   run.deps.log.info({ namespace: run.key.namespace, stageset: run.key.name, stage, revision, objects: applied.length, created }, "stage applied");
 }

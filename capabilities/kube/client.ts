@@ -50,6 +50,7 @@ export class KubeClient {
   private agent?: Agent | HttpAgent;
   private agentKey = "";
   private auth?: { opts: RequestOptions; at: number };
+  private closed = false;
 
   constructor(private readonly config: KubeConfig) {}
 
@@ -65,6 +66,7 @@ export class KubeClient {
   }
 
   async request<T = unknown>(method: string, path: string, init: RequestInit = {}): Promise<KubeResponse<T>> {
+    if (this.closed) throw new Error(`${method} ${path}: the client is closed (the controller is stopping)`);
     const url = new URL(path, this.server);
     for (const [k, v] of Object.entries(init.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const auth = await this.authOptions();
@@ -123,6 +125,7 @@ export class KubeClient {
   }
 
   close(): void {
+    this.closed = true;
     this.agent?.destroy();
     this.agent = undefined;
   }

@@ -1,9 +1,12 @@
 // The engine as its own process (for crash tests and benchmarks): the same watches and
 // engine as the Pepr watcher, against KUBECONFIG, until killed. Prints "ready" once watching.
+// STAGESET_NAMESPACES=a,b limits it to those namespaces.
 import { startController } from "./controller";
 
 async function main(): Promise<void> {
+  const namespaces = process.env.STAGESET_NAMESPACES?.split(",").filter(Boolean);
   const running = await startController({
+    ...(namespaces?.length ? { namespaces } : {}),
     concurrency: Number(process.env.STAGESET_CONCURRENCY ?? 8),
     applyConcurrency: Number(process.env.STAGESET_APPLY_CONCURRENCY ?? 32),
   });

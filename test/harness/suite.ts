@@ -19,7 +19,8 @@ export function useEngineSuite(prefix: string): EngineSuite {
   beforeAll(async () => {
     env.ns = await createTestNamespace(prefix);
     env.artifacts = await startArtifactServer();
-    env.running = await startController();
+    // Scoped to this file's namespace: engines of files running in parallel must not share StageSets.
+    env.running = await startController({ namespaces: [env.ns] });
   });
   afterAll(async () => {
     env.running?.stop();

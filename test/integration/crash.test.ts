@@ -53,19 +53,21 @@ it("resumes after SIGKILL mid-release and converges on the latest revisions", as
   const seenAtKill: string[] = [];
   for (const [round, delayMs] of [0, 60, 150, 250, 400, 600].entries()) {
     if (round > 0) latest = await publishAll(round);
-    controller = await spawnController();
+    controller = await spawnController({ STAGESET_NAMESPACES: ns });
     await new Promise(ok => setTimeout(ok, delayMs));
     await controller.kill("SIGKILL");
-    seenAtKill.push(((await read()).status?.stages ?? []).map(s => `${s.name}:${s.phase}`).join(","));
+    const ss = await read();
+    const finished = JSON.stringify(ss.status?.lastAppliedRevisions) === JSON.stringify(latest);
+    seenAtKill.push(`${finished ? "finished" : "mid-release"}: ${(ss.status?.stages ?? []).map(s => `${s.name}:${s.phase}`).join(",")}`);
   }
-  controller = await spawnController();
+  controller = await spawnController({ STAGESET_NAMESPACES: ns });
 
   const done = await eventually(read, ss => ss.status?.conditions?.some(c => c.type === "Ready" && c.status === "True") === true && ss.status?.lastAppliedRevisions?.four === latest.four, { what: "release Ready at the latest revisions after crashes", timeoutMs: 90_000 });
   console.log(`stage phases seen at each kill: ${seenAtKill.map(k => `[${k}]`).join(" ")}`);
   expect(done.status?.lastAppliedRevisions).toEqual(latest);
   expect(done.status?.stages?.map(s => [s.name, s.phase, s.appliedRevision])).toEqual(stages.map(s => [s, "Ready", latest[s]]));
-  // Kills landed mid-run, not only after it was done.
-  expect(seenAtKill.filter(k => k !== "one:Ready,two:Ready,three:Ready,four:Ready").length).toBeGreaterThanOrEqual(3);
+  // Most kills landed before the release at the newest revisions had finished.
+  expect(seenAtKill.filter(k => k.startsWith("mid-release")).length).toBeGreaterThanOrEqual(4);
   // Nothing lost: every object of every stage exists, owned by its stage, at the latest content.
   const cms = await K8s(kind.ConfigMap).InNamespace(ns).WithLabel("applyset.kubernetes.io/part-of").Get();
   const byStage = new Map<string, number>();
