@@ -15,4 +15,10 @@ npx eslint --max-warnings=0 .
 step "control plane binaries"
 bash scripts/build-harness.sh >/dev/null
 step "tests"
-npx vitest run "$@"
+report="$(mktemp)"
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+# A plain closing line that any CI reader understands.
+node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`)' "$report" || true
+rm -f "$report"
+exit "$status"
