@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ -d node_modules ]] || npm install --no-audit --no-fund
-exec npx tsx scripts/run.ts "$@"
+exec node --import tsx scripts/run.ts "$@"

@@ -40,8 +40,11 @@ async function main(): Promise<void> {
 
 function untilStopped(child: ChildProcess): Promise<void> {
   return new Promise(done => {
-    process.once("SIGINT", () => done());
-    process.once("SIGTERM", () => done());
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, () => done());
+    // If whatever started us goes away without signalling (npm does not always forward
+    // Ctrl-C), shut down rather than leave a control plane running.
+    const parent = process.ppid;
+    setInterval(() => process.ppid !== parent && done(), 1000).unref();
     child.once("exit", code => {
       say(`controller exited with code ${code}`);
       done();
