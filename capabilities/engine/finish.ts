@@ -3,10 +3,10 @@
 // the spec are torn down in reverse order, and the StageSet becomes Ready. Deletion tears
 // every stage down in reverse order before the finalizer lets go.
 import { Reason, StageSetError } from "../api";
-import { deleteParent, groupKind, listParentStages, objectId, pruneStage, readParent, writeParent, type Owner } from "../apply";
+import { deleteParent, groupKind, listParentStages, objectId, pruneStage, readParent, writeParent } from "../apply";
 import { markReady } from "./conditions";
 import type { Outcome } from "./queue";
-import { nowISO, save, type Run } from "./run";
+import { nowISO, ownerOf, save, type Run } from "./run";
 import { stageSetPath } from "./status";
 import { stageObjects } from "./steps";
 import { durationOr } from "./durations";
@@ -77,7 +77,4 @@ export async function finalize(run: Run): Promise<Outcome> {
   return { kind: "forget" };
 }
 
-function ownerOf(run: Run, stage: string): Owner {
-  return { stageSet: run.key.name, namespace: run.key.namespace, stage };
-}
 

@@ -2,7 +2,7 @@
 // and the services it talks through. `save` writes the status the user sees.
 import type { Log } from "pepr";
 import type { Stage, StageSet, StageSetStatus, StageStatus } from "../api";
-import type { KubeObject } from "../apply";
+import type { KubeObject, Owner } from "../apply";
 import type { CompiledExprs } from "../health";
 import type { Discovery, KubeClient } from "../kube";
 import { withStage } from "./plan";
@@ -64,6 +64,11 @@ export const nowISOPrecise = (run: Run) => new Date(run.deps.now()).toISOString(
 
 export function stageSpec(run: Run, name: string): Stage {
   return run.stages.find(s => s.name === name)!;
+}
+
+/** Who owns a stage's objects: the labels prune checks and the ApplySet parent's name. */
+export function ownerOf(run: Run, stage: string): Owner {
+  return { stageSet: run.key.name, namespace: run.key.namespace, stage };
 }
 
 export function pinnedArtifact(run: Run, stage: string) {

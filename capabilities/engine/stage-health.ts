@@ -1,7 +1,7 @@
 // Is a stage Ready? Reads every applied object (and each readyChecks.checks entry) live and
 // judges it with kstatus rules, or with the stage's CEL expressions for the kinds they name.
 import type { ObjectRef } from "../api";
-import { describe, mapBounded, type KubeObject } from "../apply";
+import { describe, mapBounded, objectId, type KubeObject } from "../apply";
 import { objectHealth, type CompiledExprs, type Health } from "../health";
 import { resourcePath, type Discovery, type KubeClient } from "../kube";
 
@@ -26,9 +26,9 @@ export async function stageHealth(
   fresh?: KubeObject[],
 ): Promise<StageHealth> {
   const refs = [...applied.map(o => ({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace })), ...checks];
-  const known = new Map((fresh ?? []).map(o => [`${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`, o]));
+  const known = new Map((fresh ?? []).map(o => [objectId(o), o]));
   const results = await mapBounded(refs, 32, ref => {
-    const live = known.get(`${ref.kind}/${ref.namespace ?? ""}/${ref.name}`);
+    const live = known.get(objectId({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } }));
     return live ? Promise.resolve({ what: describe(live), health: objectHealth(live, compiled, { now }) }) : refHealth(client, discovery, ref, compiled, defaultNamespace, now);
   });
   const notReady: string[] = [];

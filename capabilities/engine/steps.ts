@@ -1,11 +1,11 @@
 // The steps of a run: start (pin and check every stage), apply one stage, wait for it, and
 // finish (prune, tear down removed stages, Ready). Each step updates the status and saves it.
 import { Reason, StageSetError } from "../api";
-import { applySetId, applyStage, duplicateClaims, groupKind, placeObjects, readParent, resolveResources, stageParent, writeParent, type KubeObject } from "../apply";
+import { applySetId, applyStage, duplicateClaims, groupKind, kindKey, kindsDefinedBy, placeObjects, readParent, resolveResources, stageParent, writeParent, type KubeObject } from "../apply";
 import { compileExprs } from "../health";
 import { durationOr, formatDuration } from "./durations";
 import { markReconciling } from "./conditions";
-import { nowISO, nowISOPrecise, pinnedArtifact, save, setStage, stageSpec, type Run } from "./run";
+import { nowISO, nowISOPrecise, ownerOf, pinnedArtifact, save, setStage, stageSpec, type Run } from "./run";
 import { stageHealth, summarize } from "./stage-health";
 import type { Outcome } from "./queue";
 
@@ -69,7 +69,7 @@ export async function startRun(run: Run, why: string, requestedAt: string | unde
 export async function applyStep(run: Run, stage: string): Promise<void> {
   run.stage = stage;
   const objects = await stageObjects(run, stage);
-  const owner = { stageSet: run.key.name, namespace: run.key.namespace, stage };
+  const owner = ownerOf(run, stage);
   const id = applySetId(stageParent({ name: run.key.name, namespace: run.key.namespace }, stage));
   const ctx = { client: run.deps.client, discovery: run.deps.discovery, owner, applySetId: id, concurrency: run.deps.applyConcurrency };
   await checkKindsBeforeApply(run, ctx, objects);
@@ -91,13 +91,8 @@ export async function applyStep(run: Run, stage: string): Promise<void> {
 /** Only kinds that a CRD earlier in this stage will define may be unknown before the apply. */
 async function checkKindsBeforeApply(run: Run, ctx: Parameters<typeof resolveResources>[0], objects: KubeObject[]): Promise<void> {
   const known = await resolveResources(ctx, objects);
-  const defined = new Set(
-    objects.filter(o => o.kind === "CustomResourceDefinition").flatMap(o => {
-      const spec = (o as { spec?: { group?: string; names?: { kind?: string } } }).spec;
-      return spec?.group && spec.names?.kind ? [`${spec.group}/${spec.names.kind}`] : [];
-    }),
-  );
-  const unknown = objects.filter(o => !known.has(o) && !defined.has(`${o.apiVersion.split("/")[0]}/${o.kind}`));
+  const defined = kindsDefinedBy(objects);
+  const unknown = objects.filter(o => !known.has(o) && !defined.has(kindKey(o)));
   if (unknown.length === 0) return;
   const list = unknown.map(o => `${o.kind}/${o.metadata.name} (${o.apiVersion})`).join(", ");
   throw new StageSetError(Reason.UnknownKind, `stage ${run.stage}: the API server does not serve the kind of ${list}; nothing was applied`);

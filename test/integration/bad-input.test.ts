@@ -65,10 +65,6 @@ function expectStageFailed(expect: ExpectStatic, ss: StageSet, stageName: string
 // run, so "nothing was applied" is checked after the engine has had another go.
 const holdStill = () => new Promise(ok => setTimeout(ok, 2_500));
 
-
-
-
-
 interface BadArtifact {
   /** Also the StageSet's name and the prefix of every object it would create. */
   id: string;

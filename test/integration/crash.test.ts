@@ -6,6 +6,7 @@ import { StageSet } from "../../capabilities/api";
 import { startArtifactServer, type ArtifactServer } from "../harness/artifact-server";
 import { createTestNamespace, deleteTestNamespace, eventually } from "../harness/cluster";
 import { spawnController, type ControllerProcess } from "../harness/controller-process";
+import { webDeployment } from "../harness/manifests";
 
 let ns: string;
 let artifacts: ArtifactServer;
@@ -13,16 +14,7 @@ let controller: ControllerProcess | undefined;
 
 const configMaps = (stage: string, n: number, round: number) =>
   Object.fromEntries(Array.from({ length: n }, (_, i) => [`${stage}-${i}.yaml`, `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: ${stage}-${i} }\ndata: { stage: ${stage}, round: "${round}" }\n`]));
-const deployment = (round: number) => `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: web }
-spec:
-  replicas: 3
-  selector: { matchLabels: { app: web } }
-  template:
-    metadata: { labels: { app: web } }
-    spec: { containers: [{ name: web, image: "registry.invalid/web:${round}" }] }
-`;
+const deployment = (round: number) => webDeployment(`registry.invalid/web:${round}`, 3);
 
 beforeAll(async () => {
   ns = await createTestNamespace("crash");

@@ -21,10 +21,6 @@ async function labelled(ss: string): Promise<string[]> {
   return list.items.map(cm => cm.metadata!.name!).sort();
 }
 
-
-
-
-
 describe("a CEL ready check that does not compile", () => {
   it("stalls the StageSet with InvalidCELExpression and applies nothing, not even the stages before it", async () => {
     const ss = "bad-cel";

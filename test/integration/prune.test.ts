@@ -43,10 +43,6 @@ const kubectlApplySetId = (name: string, namespace: string) => `applyset-${creat
 const kubectlMembers = (kinds: string, id: string) =>
   kubectl(inject("harnessBinDir"), inject("kubeconfig"), ["get", kinds, "-n", env.ns, "-l", `applyset.kubernetes.io/part-of=${id}`, "-o", "name"]).trim().split("\n").filter(Boolean).sort();
 
-
-
-
-
 describe("prune", () => {
   it("deletes an object that left a stage, but only once the whole run has succeeded", async () => {
     const ss = "after-success";

@@ -14,10 +14,6 @@ const read = (name: string) => K8s(StageSet).InNamespace(env.ns).Get(name);
 const ready = (ss: StageSet) => ss.status?.conditions?.some(c => c.type === "Ready" && c.status === "True" && c.observedGeneration === ss.metadata?.generation) ?? false;
 const colorOf = async (name: string) => (await K8s(kind.ConfigMap).InNamespace(env.ns).Get(name)).data?.color;
 
-
-
-
-
 describe("reconcile.fluxcd.io/requestedAt", () => {
   it("starts a new run for each new value and records it in status.lastHandledReconcileAt", async () => {
     const ss = "poke";

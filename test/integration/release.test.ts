@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { StageSet, type StageSetStatus } from "../../capabilities/api";
 import { isStageReady } from "../../capabilities/engine";
 import { eventually } from "../harness/cluster";
+import { webDeployment } from "../harness/manifests";
 import { useEngineSuite } from "../harness/suite";
 
 const env = useEngineSuite("release");
@@ -38,22 +39,11 @@ kind: ConfigMap
 metadata: { name: settings }
 data: { color: ${color} }
 `;
-const deployment = (image: string) => `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: web }
-spec:
-  replicas: 2
-  selector: { matchLabels: { app: web } }
-  template:
-    metadata: { labels: { app: web } }
-    spec: { containers: [{ name: web, image: "${image}" }] }
-`;
+const deployment = (image: string) => webDeployment(image, 2);
 
 const read = () => K8s(StageSet).InNamespace(env.ns).Get("release");
 const stage = (s: StageSetStatus | undefined, name: string) => s?.stages?.find(x => x.name === name);
 const ready = (ss: StageSet) => ss.status?.conditions?.some(c => c.type === "Ready" && c.status === "True" && c.observedGeneration === ss.metadata?.generation) ?? false;
-
-
 
 describe("a three-stage release", () => {
   it("goes Ready stage by stage, never touching a stage before the one before it is Ready", async () => {

@@ -71,7 +71,6 @@ async function expectHeld(name: string, message: RegExp): Promise<void> {
   expect(await afterStageObject(name)).toBeUndefined();
 }
 
-
 beforeAll(async () => {
   await K8s(kind.CustomResourceDefinition).Apply(rolloutCRD, { force: true });
   await eventually(() => K8s(kind.CustomResourceDefinition).Get(rolloutCRD.metadata.name), crd => crd.status?.conditions?.some(c => c.type === "Established" && c.status === "True") ?? false, { what: "Rollout CRD Established" });

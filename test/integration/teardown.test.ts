@@ -67,10 +67,7 @@ async function watchDeletions(): Promise<Deletions> {
   return { names, stop: () => abort.abort() };
 }
 
-
 let deletions: Deletions | undefined;
-
-
 
 afterEach(async () => {
   deletions?.stop();
