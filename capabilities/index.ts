@@ -1,8 +1,9 @@
 // Wiring only: which events reach the engine. No logic and no I/O at import time: the
 // engine is created on the first event, which only the watcher (or dev mode) receives.
-import { Capability } from "pepr";
+import { Capability, Log } from "pepr";
 import { ExternalArtifact, StageSet } from "./api";
 import { Controller } from "./engine";
+import { serve } from "./gate";
 
 export const StageSets = new Capability({
   name: "stageset",
@@ -29,3 +30,10 @@ When(ExternalArtifact)
 When(ExternalArtifact)
   .IsDeleted()
   .Watch(ea => engine().onArtifact(ea, true));
+
+/** Watcher and dev mode only (pepr.ts decides): the gate and metrics listeners on the engine's view. */
+export async function startServers(): Promise<void> {
+  const { view, metrics } = engine();
+  const serving = await serve(view, metrics.registry);
+  Log.info({ gate: serving.gate.url, metrics: `${serving.metrics.url}/metrics` }, "gate and metrics listening");
+}

@@ -3,3 +3,4 @@ export * from "./stageset";
 export * from "./external-artifact";
 export * from "./reasons";
 export * from "./errors";
+export * from "./readiness";

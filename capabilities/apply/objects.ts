@@ -12,6 +12,7 @@ export interface KubeObject {
     generation?: number;
     deletionTimestamp?: string;
     ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string }[];
+    managedFields?: { manager?: string; operation?: string; time?: string }[];
     [key: string]: unknown;
   };
   [key: string]: unknown;

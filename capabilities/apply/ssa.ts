@@ -1,7 +1,7 @@
 // Server-side apply of one stage: waves in order, CRDs Established before the objects that
 // need them, ownership and ApplySet labels on every object, bounded parallelism.
 import { Reason, StageSetError } from "../api";
-import { KubeApiError, resourcePath, type Discovery, type KubeClient, type ResourceInfo } from "../kube";
+import { KubeApiError, fieldManager, resourcePath, type Discovery, type KubeClient, type ResourceInfo } from "../kube";
 import { ApplySetLabel, OwnerLabel } from "./applyset";
 import { applyWaves } from "./order";
 import { placeIn } from "./scope";
@@ -25,6 +25,8 @@ export interface Applied {
   object: KubeObject;
   resource: ResourceInfo;
   action: "created" | "configured";
+  /** The apply changed the object in the cluster (created it, or set fields back). */
+  changed: boolean;
 }
 
 /** Resolves every object's resource first, so an unknown kind applies nothing. */
@@ -53,13 +55,24 @@ async function applyOne(ctx: ApplyContext, o: KubeObject): Promise<Applied> {
     throw new StageSetError(Reason.UnknownKind, `${where(ctx, o)}: the API server does not serve ${o.kind} in ${o.apiVersion}`);
   }
   const body = withOwnership(o, ctx, resource);
+  const sentAt = Math.floor(Date.now() / 1000) * 1000; // managedFields times have second precision
   try {
     const res = await ctx.client.apply<KubeObject>(resourcePath(resource, body.metadata.namespace, body.metadata.name), body);
-    return { object: res.body, resource, action: res.status === 201 ? "created" : "configured" };
+    const created = res.status === 201;
+    return { object: res.body, resource, action: created ? "created" : "configured", changed: created || lastApplyTime(res.body) >= sentAt };
   } catch (err) {
     const detail = err instanceof KubeApiError ? `${err.status} ${err.reason}: ${err.message}` : String(err);
     throw new StageSetError(Reason.ApplyFailed, `${where(ctx, o)}: apply failed: ${detail}`, false, { cause: err });
   }
+}
+
+/**
+ * When our apply last changed the object: the API server moves our managedFields entry's
+ * time only when the apply changes a field, so a no-op apply leaves it in the past.
+ */
+export function lastApplyTime(o: KubeObject): number {
+  const entry = o.metadata.managedFields?.find(f => f.manager === fieldManager && f.operation === "Apply");
+  return entry?.time ? Date.parse(entry.time) : 0;
 }
 
 /** The manifest as we apply it: our labels added, the namespace defaulted for namespaced kinds. */

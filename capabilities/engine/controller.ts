@@ -4,12 +4,14 @@
 // namespace. The queue then reconciles from a fresh read.
 import { Log } from "pepr";
 import type { ExternalArtifact, StageSet } from "../api";
+import { ReadinessView } from "../gate";
 import { Discovery, KubeClient } from "../kube";
+import { EngineMetrics, type ReconcileResult } from "../metrics";
 import { reconcile, requestedAtAnnotation } from "./reconcile";
 import type { EngineDeps } from "./run";
 import { ArtifactCache, sourceKey } from "./sources";
 import { eventRecorder, keyString } from "./status";
-import { WorkQueue } from "./queue";
+import { WorkQueue, type Outcome } from "./queue";
 import { durationOr } from "./durations";
 
 export interface ControllerOptions {
@@ -31,6 +33,9 @@ interface Seen {
 export class Controller {
   readonly queue: WorkQueue;
   readonly deps: EngineDeps;
+  /** Every StageSet's stage readiness as last seen by the watch: what the gate answers from. */
+  readonly view = new ReadinessView();
+  readonly metrics = new EngineMetrics(this.view);
   private seen = new Map<string, Seen>();
   private artifactRevisions = new Map<string, string | undefined>();
   private readonly namespaces?: Set<string>;
@@ -42,13 +47,14 @@ export class Controller {
     this.deps = {
       client,
       discovery: new Discovery(client),
-      artifacts: new ArtifactCache(),
+      artifacts: new ArtifactCache(this.metrics),
       events: eventRecorder(client, (msg, err) => log.debug({ err: String(err) }, msg)),
       log,
       now: Date.now,
       applyConcurrency: opts.applyConcurrency ?? 32,
+      metrics: this.metrics,
     };
-    this.queue = new WorkQueue(key => reconcile(this.deps, parseKey(key)), {
+    this.queue = new WorkQueue(key => this.reconcile(key), {
       concurrency: opts.concurrency ?? 8,
       baseBackoffMs: 1_000,
       maxBackoffMs: key => this.seen.get(key)?.retryMaxMs ?? 5 * 60_000,
@@ -61,10 +67,12 @@ export class Controller {
     if (this.namespaces && !this.namespaces.has(ss.metadata?.namespace ?? "")) return;
     const key = keyString({ namespace: ss.metadata!.namespace!, name: ss.metadata!.name! });
     if (deleted) {
+      this.view.remove(ss.metadata!.namespace!, ss.metadata!.name!);
       this.seen.delete(key);
       this.queue.add(key); // the fresh read finds it gone (or still finalizing) and settles it
       return;
     }
+    this.view.update(ss);
     const next: Seen = {
       generation: ss.metadata?.generation,
       requestedAt: ss.metadata?.annotations?.[requestedAtAnnotation],
@@ -86,11 +94,25 @@ export class Controller {
     for (const [key, seen] of this.seen) if (seen.sources.includes(source)) this.queue.add(key);
   }
 
+  private async reconcile(key: string): Promise<Outcome> {
+    const started = performance.now();
+    let result: ReconcileResult = "error";
+    try {
+      const outcome = await reconcile(this.deps, parseKey(key));
+      result = resultOf[outcome.kind];
+      return outcome;
+    } finally {
+      this.metrics.reconciled(result, (performance.now() - started) / 1000);
+    }
+  }
+
   stop(): void {
     this.queue.stop();
     this.deps.client.close();
   }
 }
+
+const resultOf: Record<Outcome["kind"], ReconcileResult> = { resync: "success", forget: "success", requeue: "requeue", retry: "error", stalled: "stalled" };
 
 function parseKey(key: string): { namespace: string; name: string } {
   const [namespace, name] = key.split("/");

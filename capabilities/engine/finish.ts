@@ -24,6 +24,7 @@ export async function finishRun(run: Run): Promise<Outcome> {
     if (run.stages.find(s => s.name === stage)?.prune !== false) {
       const result = await pruneStage(run.deps.client, run.deps.discovery, owner, parent, new Set(objects.map(objectId)));
       pruned += result.deleted.length;
+      run.deps.metrics.pruned(result.deleted.length);
       // Kinds and namespaces of objects kept by opt-out stay tracked; the rest narrow to the stage.
       await writeParent(run.deps.client, owner, run.stageNames.indexOf(stage), [...objects.map(groupKind), ...result.kept.map(k => groupKind(k.object))], [...objects.map(o => o.metadata.namespace ?? run.key.namespace), ...result.kept.map(k => k.object.metadata.namespace ?? "")]);
     }
@@ -53,6 +54,7 @@ export async function teardownStage(run: Run, stage: string): Promise<void> {
   const parent = await readParent(run.deps.client, owner);
   try {
     const result = await pruneStage(run.deps.client, run.deps.discovery, owner, parent, new Set());
+    run.deps.metrics.pruned(result.deleted.length);
     run.deps.log.info({ namespace: run.key.namespace, stageset: run.key.name, stage, deleted: result.deleted.length, kept: result.kept.length }, "stage torn down");
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);

@@ -7,6 +7,7 @@
 // A new run starts on the first reconcile, a spec change, a new revision of any stage, a
 // reconcile request, or the periodic resync of a finished run.
 import type { StageSetStatus, StageStatus } from "../api";
+export { isStageReady } from "../api";
 
 export interface PlanInput {
   generation: number;
@@ -77,15 +78,4 @@ export function withStage(status: StageSetStatus, stageNames: string[], next: St
   byName.set(next.name, next);
   const ordered = stageNames.map(n => byName.get(n)).filter((s): s is StageStatus => s !== undefined);
   return { ...status, stages: ordered };
-}
-
-/**
- * The gate's definition of Ready, shared with the metrics: the stage is Ready at the
- * revision pinned for the current run, and the status describes the current generation.
- */
-export function isStageReady(status: StageSetStatus | undefined, generation: number | undefined, stage: string): boolean {
-  if (!status || generation === undefined || status.runGeneration !== generation || status.observedGeneration !== generation) return false;
-  const st = stageStatus(status, stage);
-  const pin = status.lastAttemptedRevisions?.[stage];
-  return st?.phase === "Ready" && pin !== undefined && st.appliedRevision === pin;
 }

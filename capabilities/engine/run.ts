@@ -5,6 +5,7 @@ import type { Stage, StageSet, StageSetStatus, StageStatus } from "../api";
 import type { KubeObject, Owner } from "../apply";
 import type { CompiledExprs } from "../health";
 import type { Discovery, KubeClient } from "../kube";
+import type { EngineMetrics } from "../metrics";
 import { withStage } from "./plan";
 import type { ArtifactCache, ResolvedSource } from "./sources";
 import { writeStatus, type EventRecorder, type StageSetKey } from "./status";
@@ -20,6 +21,7 @@ export interface EngineDeps {
   now: () => number;
   /** Parallel applies within one stage. */
   applyConcurrency: number;
+  metrics: EngineMetrics;
 }
 
 export interface Run {

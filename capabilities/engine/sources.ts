@@ -2,6 +2,7 @@
 // Extracted archives are cached by digest, so waiting on health or resuming after a restart
 // does not download again, and a run sees exactly the bytes it pinned.
 import { Reason, StageSetError, type Artifact, type Stage } from "../api";
+import type { EngineMetrics } from "../metrics";
 import { defaultLimits, downloadArtifact, extractTar, gunzipArchiveAsync, parseManifests, verifyArtifact, type ArchiveFiles, type ArtifactLimits, type ParsedObject } from "../artifacts";
 import { resourcePath, type Discovery, type KubeClient } from "../kube";
 
@@ -48,6 +49,7 @@ export class ArtifactCache {
   private sizes = new Map<string, number>();
 
   constructor(
+    private readonly metrics?: Pick<EngineMetrics, "artifactFetched">,
     private readonly limits: ArtifactLimits = defaultLimits,
     private readonly maxBytes = 256 * 1024 * 1024,
   ) {}
@@ -95,9 +97,18 @@ export class ArtifactCache {
   }
 
   private async load(artifact: Artifact): Promise<ArchiveFiles> {
-    const bytes = await downloadArtifact(artifact, this.limits);
-    verifyArtifact(bytes, artifact);
-    return extractTar(await gunzipArchiveAsync(bytes, this.limits), this.limits);
+    const started = performance.now();
+    let bytes: Buffer | undefined;
+    try {
+      bytes = await downloadArtifact(artifact, this.limits);
+      verifyArtifact(bytes, artifact);
+      const files = extractTar(await gunzipArchiveAsync(bytes, this.limits), this.limits);
+      this.metrics?.artifactFetched("success", bytes.length, (performance.now() - started) / 1000);
+      return files;
+    } catch (err) {
+      this.metrics?.artifactFetched("error", bytes?.length ?? 0, (performance.now() - started) / 1000);
+      throw err;
+    }
   }
 }
 

@@ -74,6 +74,7 @@ export async function applyStep(run: Run, stage: string): Promise<void> {
   const ctx = { client: run.deps.client, discovery: run.deps.discovery, owner, applySetId: id, concurrency: run.deps.applyConcurrency };
   await checkKindsBeforeApply(run, ctx, objects);
   const revision = run.status.lastAttemptedRevisions![stage]!;
+  const reapply = run.status.stages?.find(s => s.name === stage)?.appliedRevision === revision;
   setStage(run, { name: stage, phase: "Applying", attemptedRevision: revision, message: `Applying ${objects.length} objects` });
   run.status.currentStage = stage;
   run.status.currentRevision = revision;
@@ -83,6 +84,8 @@ export async function applyStep(run: Run, stage: string): Promise<void> {
   const applied = await applyStage(ctx, objects);
   run.live.set(stage, applied.map(a => a.object));
   const created = applied.filter(a => a.action === "created").length;
+  // The same revision again (a resync): whatever it changed had drifted in the cluster.
+  run.deps.metrics.stageApplied(applied.length, reapply ? applied.filter(a => a.changed).length : 0);
   setStage(run, { name: stage, phase: "Waiting", attemptedRevision: revision, objects: applied.length, lastAppliedTime: nowISOPrecise(run), message: `Applied ${applied.length} objects (${created} created); waiting for them to become Ready` });
   await save(run);
   run.deps.log.info({ namespace: run.key.namespace, stageset: run.key.name, stage, revision, objects: applied.length, created }, "stage applied");
@@ -128,6 +131,7 @@ export async function waitStep(run: Run, stage: string): Promise<Outcome | undef
 async function markStageReady(run: Run, stage: string, revision: string, total: number): Promise<void> {
   const st = run.status.stages!.find(s => s.name === stage)!;
   setStage(run, { ...st, phase: "Ready", appliedRevision: revision, message: `${total} objects Ready` });
+  if (st.lastAppliedTime) run.deps.metrics.stageReady((run.deps.now() - Date.parse(st.lastAppliedTime)) / 1000);
   await save(run);
   run.deps.log.info({ namespace: run.key.namespace, stageset: run.key.name, stage, revision }, "stage ready");
   await run.deps.events.record(run.ss, "Normal", "StageReady", `Stage ${stage} is Ready at revision ${revision}`);

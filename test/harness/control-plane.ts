@@ -7,8 +7,8 @@ import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import { request } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { scriptOutput } from "./tools";
 
 export interface ControlPlane {
   /** Path of an admin (system:masters) kubeconfig. */
@@ -29,7 +29,6 @@ export interface ControlPlaneOptions {
   log?: (line: string) => void;
 }
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const startTimeoutMs = 120_000;
 
 // Children must not outlive a runner that dies without calling stop().
@@ -38,11 +37,7 @@ process.once("exit", () => running.forEach(child => child.kill("SIGKILL")));
 
 /** Builds (or finds in the cache) the control-plane binaries and returns their directory. */
 export function harnessBinDir(): string {
-  const out = execFileSync("bash", [join(repoRoot, "scripts/build-harness.sh")], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return out.trim().split("\n").at(-1)!;
+  return scriptOutput("scripts/build-harness.sh");
 }
 
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {

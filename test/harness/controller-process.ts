@@ -8,6 +8,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 export interface ControllerProcess {
   child: ChildProcess;
+  /** Base URLs of the gate and metrics listeners, when STAGESET_GATE_ADDRESS was set. */
+  urls: { gate?: string; metrics?: string };
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -17,20 +19,22 @@ export async function spawnController(env: Record<string, string> = {}): Promise
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn", ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
-  await new Promise<void>((ok, fail) => {
+  const urls = await new Promise<ControllerProcess["urls"]>((ok, fail) => {
     let out = "";
     child.stdout!.on("data", chunk => {
       out += chunk;
-      if (out.includes("ready\n")) {
+      const ready = /^ready (.*)\n/m.exec(out);
+      if (ready) {
         child.stdout!.removeAllListeners("data");
         child.stdout!.pipe(process.stdout); // the controller's own log lines
-        ok();
+        ok(JSON.parse(ready[1]!) as ControllerProcess["urls"]);
       }
     });
     child.once("exit", code => fail(new Error(`controller exited with code ${code} before it was ready`)));
   });
   return {
     child,
+    urls,
     kill: signal =>
       new Promise(ok => {
         if (child.exitCode !== null || child.signalCode !== null) return ok();

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { StageSet } from "../../capabilities/api";
 import { startArtifactServer, type ArtifactServer } from "./artifact-server";
 import { createTestNamespace, deleteTestNamespace } from "./cluster";
-import { startController, type RunningController } from "./controller";
+import { startController, type HarnessOptions, type RunningController } from "./controller";
 
 export interface EngineSuite {
   ns: string;
@@ -14,13 +14,13 @@ export interface EngineSuite {
   running: RunningController;
 }
 
-export function useEngineSuite(prefix: string): EngineSuite {
+export function useEngineSuite(prefix: string, opts: Pick<HarnessOptions, "serve"> = {}): EngineSuite {
   const env = {} as EngineSuite;
   beforeAll(async () => {
     env.ns = await createTestNamespace(prefix);
     env.artifacts = await startArtifactServer();
     // Scoped to this file's namespace: engines of files running in parallel must not share StageSets.
-    env.running = await startController({ namespaces: [env.ns] });
+    env.running = await startController({ namespaces: [env.ns], ...opts });
   });
   afterAll(async () => {
     env.running?.stop();

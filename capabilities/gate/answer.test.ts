@@ -1,0 +1,113 @@
+import { describe, expect, it } from "vitest";
+import type { StageSet } from "../api";
+import { answer, type GateRequest } from "./answer";
+import { ReadinessView } from "./view";
+
+const rev = "v2@sha256:b";
+
+/** shop in team-a: crds Ready at the pinned revision, app Ready at an older one, db waiting. */
+function release(over: Partial<StageSet["metadata"]> = {}): StageSet {
+  return {
+    apiVersion: "stageset.dev/v1alpha1",
+    kind: "StageSet",
+    metadata: { namespace: "team-a", name: "shop", generation: 4, ...over },
+    spec: { stages: ["crds", "app", "db"].map(name => ({ name, sourceRef: { name } })) },
+    status: {
+      observedGeneration: 4,
+      runGeneration: 4,
+      lastAttemptedRevisions: { crds: rev, app: rev, db: rev },
+      stages: [
+        { name: "crds", phase: "Ready", attemptedRevision: rev, appliedRevision: rev, message: "secret detail" },
+        { name: "app", phase: "Ready", attemptedRevision: rev, appliedRevision: "v1@sha256:a", message: "secret detail" },
+        { name: "db", phase: "Waiting", attemptedRevision: rev, message: "secret detail" },
+      ],
+    },
+  } as StageSet;
+}
+
+function viewOf(...stageSets: StageSet[]): ReadinessView {
+  const view = new ReadinessView();
+  for (const ss of stageSets) view.update(ss);
+  return view;
+}
+
+const get = (url: string, extra: Partial<GateRequest> = {}): GateRequest => ({ method: "GET", url, ...extra });
+const asJSON = { accept: "application/json" };
+
+describe("the gate's answer", () => {
+  const view = viewOf(release());
+  it.each([
+    { name: "Ready at the pinned revision", req: get("/gate/team-a/shop/crds"), status: 200, body: "ready\n" },
+    { name: "POST as Flagger sends it", req: get("/gate/team-a/shop/crds", { method: "POST" }), status: 200, body: "ready\n" },
+    { name: "HEAD", req: get("/gate/team-a/shop/crds", { method: "HEAD" }), status: 200, body: "ready\n" },
+    { name: "Ready at an older revision while a new one rolls", req: get("/gate/team-a/shop/app"), status: 403, body: "not ready\n" },
+    { name: "waiting", req: get("/gate/team-a/shop/db"), status: 403, body: "not ready\n" },
+    { name: "unknown stage", req: get("/gate/team-a/shop/nope"), status: 403, body: "not ready\n" },
+    { name: "unknown StageSet", req: get("/gate/team-a/other/crds"), status: 403, body: "not ready\n" },
+    { name: "unknown namespace", req: get("/gate/team-b/shop/crds"), status: 403, body: "not ready\n" },
+    { name: "a query string is ignored", req: get("/gate/team-a/shop/crds?x=1"), status: 200, body: "ready\n" },
+    { name: "missing stage", req: get("/gate/team-a/shop"), status: 400 },
+    { name: "extra segment", req: get("/gate/team-a/shop/crds/x"), status: 400 },
+    { name: "empty segment", req: get("/gate/team-a//crds"), status: 400 },
+    { name: "trailing slash", req: get("/gate/team-a/shop/crds/"), status: 400 },
+    { name: "upper case", req: get("/gate/Team-a/shop/crds"), status: 400 },
+    { name: "percent-encoded slash", req: get("/gate/team-a/shop%2Fcrds/x"), status: 400 },
+    { name: "dot segments", req: get("/gate/team-a/../crds"), status: 400 },
+    { name: "a 64-character namespace", req: get(`/gate/${"a".repeat(64)}/shop/crds`), status: 400 },
+    { name: "bare /gate", req: get("/gate"), status: 400 },
+    { name: "another path", req: get("/metrics"), status: 404 },
+    { name: "root", req: get("/"), status: 404 },
+    { name: "prefix lookalike", req: get("/gateway/team-a/shop/crds"), status: 404 },
+    { name: "an absolute-form target", req: get("http://x/gate/team-a/shop/crds"), status: 404 },
+    { name: "PUT", req: get("/gate/team-a/shop/crds", { method: "PUT" }), status: 405 },
+    { name: "DELETE", req: get("/gate/team-a/shop/crds", { method: "DELETE" }), status: 405 },
+    { name: "OPTIONS on a bad path is still 405", req: get("/gate/x", { method: "OPTIONS" }), status: 405 },
+  ])("$name → $status", ({ req, status, body }) => {
+    const a = answer(req, view);
+    expect(a.status).toBe(status);
+    if (body) expect(a.body).toBe(body);
+    expect(a.body).not.toContain("secret");
+    expect(a.headers["cache-control"]).toBe("no-store");
+    if (status === 405) expect(a.headers.allow).toBe("GET, HEAD, POST");
+  });
+
+  it.each([
+    { name: "Ready", url: "/gate/team-a/shop/crds", ready: true, phase: "Ready", revision: rev },
+    { name: "Ready at an older revision", url: "/gate/team-a/shop/app", ready: false, phase: "Ready", revision: rev },
+    { name: "waiting", url: "/gate/team-a/shop/db", ready: false, phase: "Waiting", revision: rev },
+    { name: "unknown", url: "/gate/team-a/other/crds", ready: false, phase: "Unknown", revision: "" },
+  ])("JSON mode, $name: 200 with the readiness and nothing else", ({ url, ready, phase, revision }) => {
+    for (const req of [get(url, asJSON), get(url, { accept: "text/html, application/json;q=0.9" }), get(`${url}?format=json`)]) {
+      const a = answer(req, view);
+      expect(a.status).toBe(200);
+      expect(a.headers["content-type"]).toBe("application/json");
+      const [, , namespace, stageset, stage] = url.split("/");
+      expect(JSON.parse(a.body)).toEqual({ ready, namespace, stageset, stage, phase, revision });
+    }
+  });
+
+  it("a Content-Type of JSON (as Flagger sends) does not select JSON mode", () => {
+    expect(answer({ method: "POST", url: "/gate/team-a/shop/db" }, view).status).toBe(403);
+  });
+});
+
+describe("the readiness view", () => {
+  it.each([
+    { name: "spec changed since the run started", ss: release({ generation: 5 }), ready: false },
+    { name: "being deleted", ss: release({ deletionTimestamp: new Date("2026-11-23T00:00:00Z") }), ready: false },
+    { name: "current", ss: release(), ready: true },
+  ])("$name", ({ ss, ready }) => {
+    expect(viewOf(ss).get("team-a", "shop", "crds")?.ready).toBe(ready);
+  });
+
+  it("a stage removed from the spec, or a removed StageSet, is unknown", () => {
+    const view = viewOf(release());
+    const shorter = release();
+    shorter.spec!.stages = shorter.spec!.stages.slice(0, 2);
+    view.update(shorter);
+    expect(view.get("team-a", "shop", "db")).toBeUndefined();
+    expect([...view.entries()].map(e => e.stage)).toEqual(["crds", "app"]);
+    view.remove("team-a", "shop");
+    expect([...view.entries()]).toEqual([]);
+  });
+});

@@ -1,0 +1,23 @@
+// Both listeners for one engine: the gate on its view, metrics on its registry.
+import type { Registry } from "prom-client";
+import type { Listener } from "./listen";
+import { startGateServer, startMetricsServer } from "./server";
+import type { ReadinessView } from "./view";
+
+export const defaultAddresses = { gate: ":8082", metrics: ":8080" };
+
+export interface Serving {
+  gate: Listener;
+  metrics: Listener;
+  close(): Promise<void>;
+}
+
+/** Addresses come from STAGESET_GATE_ADDRESS and STAGESET_METRICS_ADDRESS unless given. */
+export async function serve(view: ReadinessView, registry: Registry, addresses: Partial<typeof defaultAddresses> = {}, env = process.env): Promise<Serving> {
+  const gate = await startGateServer(addresses.gate ?? env.STAGESET_GATE_ADDRESS ?? defaultAddresses.gate, view);
+  const metrics = await startMetricsServer(addresses.metrics ?? env.STAGESET_METRICS_ADDRESS ?? defaultAddresses.metrics, registry).catch(async err => {
+    await gate.close();
+    throw err;
+  });
+  return { gate, metrics, close: async () => void (await Promise.all([gate.close(), metrics.close()])) };
+}
