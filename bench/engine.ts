@@ -4,7 +4,7 @@
 //   2. latency from an ExternalArtifact revision change to the first object applied
 //   3. hand-off from stage N Ready to stage N+1's first object
 //   4. 200 StageSets x 3 stages x 10 ConfigMaps until all Ready, and the controller's peak RSS
-// Run: npm run bench (BENCH=1,3 runs a subset)
+// Run: npm run bench (this, then bench/gate.ts); BENCH=1,3 runs a subset of these four
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { K8s, kind } from "pepr";

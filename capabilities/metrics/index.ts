@@ -2,7 +2,7 @@
 // the same view at scrape time, so series of removed stages vanish with them) and the
 // engine's work: reconciles, applies, prunes, drift, artifact fetches and health waits.
 // A registry of our own: Pepr's /metrics (port 3000, HTTPS) has a private registry.
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValue } from "prom-client";
 
 export interface ReadinessSource {
   entries(): Iterable<{ namespace: string; stageset: string; stage: string; ready: boolean }>;
@@ -25,17 +25,7 @@ export class EngineMetrics {
   private readonly healthWaitSeconds = new Histogram({ name: "stageset_health_wait_duration_seconds", help: "Time from a stage's apply until it was Ready.", buckets: durationBuckets, registers: [this.registry] });
 
   constructor(readiness?: ReadinessSource) {
-    if (!readiness) return;
-    new Gauge({
-      name: "stageset_stage_ready",
-      help: "1 when the stage is Ready at the revision pinned for the current run (the gate's definition), else 0.",
-      labelNames: ["namespace", "stageset", "stage"],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const e of readiness.entries()) this.set({ namespace: e.namespace, stageset: e.stageset, stage: e.stage }, e.ready ? 1 : 0);
-      },
-    });
+    if (readiness) new ReadinessGauge(readiness, this.registry);
   }
 
   reconciled(result: ReconcileResult, seconds: number): void {
@@ -60,5 +50,28 @@ export class EngineMetrics {
 
   stageReady(waitedSeconds: number): void {
     this.healthWaitSeconds.observe(waitedSeconds);
+  }
+}
+
+type Labels = "namespace" | "stageset" | "stage";
+
+/** The gauge's values come straight from the view at scrape time: nothing to set or reset. */
+class ReadinessGauge extends Gauge<Labels> {
+  constructor(
+    private readonly readiness: ReadinessSource,
+    registry: Registry,
+  ) {
+    super({
+      name: "stageset_stage_ready",
+      help: "1 when the stage is Ready at the revision pinned for the current run (the gate's definition), else 0.",
+      labelNames: ["namespace", "stageset", "stage"],
+      registers: [registry],
+    });
+  }
+
+  override async get(): Promise<MetricObjectWithValues<MetricValue<Labels>>> {
+    const base = await super.get();
+    const values = Array.from(this.readiness.entries(), e => ({ labels: { namespace: e.namespace, stageset: e.stageset, stage: e.stage }, value: e.ready ? 1 : 0 }));
+    return { ...base, values };
   }
 }
