@@ -15,13 +15,6 @@ export default defineConfig({
       },
       {
         test: {
-          name: "build",
-          include: ["test/build/**/*.test.ts"],
-          testTimeout: 300_000,
-        },
-      },
-      {
-        test: {
           name: "integration",
           include: ["test/integration/**/*.test.ts"],
           globalSetup: ["test/integration/global-setup.ts"],

@@ -1,0 +1,67 @@
+// `npm run build` must finish (module top level is inert: no servers or timers outside the
+// watcher and dev mode), produce a watch-only module, and carry what Pepr does not generate
+// (the StageSet CRD, the gate and metrics Services, the NetworkPolicy) in both the YAML and
+// the Helm chart. Both apply cleanly to a real API server (server-side dry run).
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { K8s, kind } from "pepr";
+import { parse, parseAllDocuments } from "yaml";
+import { beforeAll, describe, expect, inject, it } from "vitest";
+import { renderTemplate } from "../../scripts/chart-templates";
+import { kubectl } from "../harness/control-plane";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const manifest = join(root, "dist/pepr-module-stageset-controller.yaml");
+const chart = join(root, "dist/stageset-controller-chart");
+
+interface Obj {
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  spec?: { ports?: { port: number; targetPort: number }[]; selector?: Record<string, string> };
+}
+const names = (objs: Obj[]) => objs.map(o => `${o.kind}/${o.metadata.name}`);
+const dryRun = (file: string, input?: string) => kubectl(inject("harnessBinDir"), inject("kubeconfig"), ["apply", "--server-side", "--dry-run=server", "-f", file], input);
+
+describe("npm run build", () => {
+  beforeAll(() => {
+    const started = Date.now();
+    const run = spawnSync("npm", ["run", "--silent", "build"], { cwd: root, encoding: "utf8", timeout: 240_000 });
+    expect(run.signal, `build did not finish within 240 s:\n${run.stdout}\n${run.stderr}`).toBeNull();
+    expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+    console.log(`npm run build took ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  }, 300_000);
+
+  it("writes a watch-only module with the CRD, the gate and metrics Services and the NetworkPolicy", () => {
+    const objects = parseAllDocuments(readFileSync(manifest, "utf8")).map(d => d.toJS() as Obj);
+    expect(names(objects)).toEqual(expect.arrayContaining(["CustomResourceDefinition/stagesets.stageset.dev", "Deployment/pepr-stageset-controller-watcher", "Service/stageset-controller-gate", "Service/stageset-controller-metrics", "NetworkPolicy/stageset-controller"]));
+    expect(names(objects).filter(n => n.includes("WebhookConfiguration"))).toEqual([]);
+    const gate = objects.find(o => o.metadata.name === "stageset-controller-gate")!;
+    expect(gate.metadata.namespace).toBe("pepr-system");
+    expect(gate.spec?.ports).toEqual([expect.objectContaining({ port: 8082, targetPort: 8082 })]);
+    // The Service must select the watcher pod Pepr generates.
+    const watcher = objects.find(o => o.metadata.name === "pepr-stageset-controller-watcher" && o.kind === "Deployment") as unknown as { spec: { template: { metadata: { labels: Record<string, string> } } } };
+    expect(watcher.spec.template.metadata.labels).toMatchObject(gate.spec!.selector!);
+  });
+
+  it("puts the same in the Helm chart, behind values that default on", () => {
+    expect(readdirSync(join(chart, "crds"))).toContain("stageset.dev_stagesets.yaml");
+    expect(readdirSync(join(chart, "templates"))).toEqual(expect.arrayContaining(["stageset-gate-service.yaml", "stageset-metrics-service.yaml", "stageset-network-policy.yaml"]));
+    const values = parse(readFileSync(join(chart, "values.yaml"), "utf8"));
+    expect(values).toMatchObject({ gate: { enabled: true, port: 8082 }, metrics: { enabled: true, port: 8080 }, networkPolicy: { enabled: true } });
+    expect(values.watcher).toBeDefined(); // Pepr's own values are kept
+    const off = { ...values, gate: { ...values.gate, enabled: false } };
+    expect(renderTemplate(readFileSync(join(chart, "templates/stageset-gate-service.yaml"), "utf8"), off).trim()).toBe("");
+  });
+
+  it("applies cleanly to a real API server (server-side dry run), the YAML and the chart's templates", async () => {
+    await K8s(kind.Namespace).Apply({ metadata: { name: "pepr-system" } });
+    expect(existsSync(manifest)).toBe(true);
+    expect(dryRun(manifest)).toMatch(/service\/stageset-controller-gate serverside-applied \(server dry run\)/);
+    const values = parse(readFileSync(join(chart, "values.yaml"), "utf8"));
+    for (const t of ["stageset-gate-service.yaml", "stageset-metrics-service.yaml", "stageset-network-policy.yaml"]) {
+      expect(dryRun("-", renderTemplate(readFileSync(join(chart, "templates", t), "utf8"), values, t))).toMatch(/serverside-applied \(server dry run\)/);
+    }
+  });
+});
