@@ -24,14 +24,17 @@ async function main(): Promise<void> {
   say(kubectl(binDir, kubeconfig, ["apply", "--server-side", "--force-conflicts", ...crds]).trim());
 
   say("starting the controller (pepr dev)");
+  // On a workstation the gate and metrics listen on loopback only.
+  const gate = process.env.STAGESET_GATE_ADDRESS ?? "127.0.0.1:8082";
+  const metrics = process.env.STAGESET_METRICS_ADDRESS ?? "127.0.0.1:8080";
   const controller = spawn("npx", ["pepr", "dev", "--yes", "--host", "127.0.0.1"], {
     cwd: root,
-    env: { ...process.env, KUBECONFIG: kubeconfig, LOG_LEVEL: process.env.LOG_LEVEL ?? "info" },
+    env: { ...process.env, KUBECONFIG: kubeconfig, LOG_LEVEL: process.env.LOG_LEVEL ?? "info", STAGESET_GATE_ADDRESS: gate, STAGESET_METRICS_ADDRESS: metrics },
     stdio: "inherit",
     detached: true,
   });
 
-  say(`ready. In another shell:\n\n    export KUBECONFIG=${kubeconfig}\n    ${binDir}/kubectl get stagesets -A\n`);
+  say(`ready. In another shell:\n\n    export KUBECONFIG=${kubeconfig}\n    ${binDir}/kubectl get stagesets -A\n    curl -i http://${gate}/gate/<namespace>/<stageset>/<stage>\n    curl -s http://${metrics}/metrics | grep stageset_\n`);
   await untilStopped(controller);
   say("stopping");
   stopGroup(controller);

@@ -12,8 +12,10 @@ step "type check"
 npx tsc -p tsconfig.json --noEmit
 step "lint"
 npx eslint --max-warnings=0 .
-step "control plane binaries"
+step "test tools: control plane, Flagger and Argo clients, Prometheus (cached after the first run)"
 bash scripts/build-harness.sh >/dev/null
+bash scripts/build-gate-clients.sh >/dev/null
+bash scripts/fetch-prometheus.sh >/dev/null
 step "tests"
 report="$(mktemp)"
 status=0

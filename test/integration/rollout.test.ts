@@ -6,6 +6,7 @@ import { K8s, kind } from "pepr";
 import { beforeAll, describe, expect, it } from "vitest";
 import { StageSet, type Stage } from "../../capabilities/api";
 import { eventually } from "../harness/cluster";
+import { docExample } from "../harness/docs";
 import { useEngineSuite } from "../harness/suite";
 
 const env = useEngineSuite("rollout");
@@ -33,7 +34,8 @@ spec:
   strategy: { canary: { steps: [{ setWeight: 20 }, { pause: {} }] } }
 `;
 const configMap = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: ${name} }\ndata: { color: blue }\n`;
-const phaseExprs = { exprs: [{ apiVersion: "argoproj.io/v1alpha1", kind: "Rollout", current: "status.phase == 'Healthy'", failed: "status.phase == 'Degraded'" }] };
+// The ready check as docs/progressive-delivery.md documents it.
+const phaseExprs = docExample<{ spec: { stages: Stage[] } }>("docs/progressive-delivery.md", "stage-waits-on-rollout").spec.stages[0]!.readyChecks!;
 
 const read = (name: string) => K8s(StageSet).InNamespace(env.ns).Get(name);
 const stageOf = (ss: StageSet, name: string) => ss.status?.stages?.find(s => s.name === name);

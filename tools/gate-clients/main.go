@@ -1,0 +1,199 @@
+// Command gate-clients runs the real client code of Flagger and Argo Rollouts against
+// an HTTP endpoint, so tests can prove the StageSet gate server works with those tools.
+//
+//	gate-clients flagger --webhook-file FILE [--url URL]
+//	gate-clients argo-web --metric-file FILE [--url GATE-URL]
+//	gate-clients argo-prometheus --metric-file FILE [--url PROMETHEUS-URL]
+//
+// FILE holds the webhook or metric exactly as a user writes it in a Canary or an
+// AnalysisTemplate (YAML or JSON), decoded strictly into Flagger's and Argo's own types.
+//
+// Each prints one JSON line on stdout. flagger exits 0 when the webhook passes and 1 when
+// it is refused; the argo subcommands always exit 0. Usage errors exit 2. Logs go to stderr.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/argoproj/argo-rollouts/metricproviders/prometheus"
+	"github.com/argoproj/argo-rollouts/metricproviders/webmetric"
+	"github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	flaggerv1 "github.com/fluxcd/flagger/pkg/apis/flagger/v1beta1"
+	"github.com/fluxcd/flagger/pkg/controller"
+	log "github.com/sirupsen/logrus"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+)
+
+const usage = "usage: gate-clients flagger|argo-web|argo-prometheus [flags] (-h lists a subcommand's flags)"
+
+func main() {
+	log.SetOutput(os.Stderr)
+	if len(os.Args) < 2 {
+		usageError(usage)
+	}
+	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
+	case "flagger":
+		os.Exit(runFlagger(args))
+	case "argo-web", "argo-prometheus":
+		os.Exit(runArgo(cmd, args))
+	default:
+		usageError(usage)
+	}
+}
+
+// runFlagger calls Flagger's own webhook client, as Flagger does for a canary's gate hooks,
+// with a webhook as written in a Canary's spec.analysis.webhooks (YAML or JSON file).
+func runFlagger(args []string) int {
+	fs := newFlagSet("flagger")
+	file := fs.String("webhook-file", "", "one item of a Canary's spec.analysis.webhooks (required)")
+	url := fs.String("url", "", "call this URL instead of the webhook's own (an in-cluster address)")
+	parse(fs, args)
+	var hook flaggerv1.CanaryWebhook
+	readStrict(*file, &hook)
+	if *url != "" {
+		hook.URL = *url
+	}
+	canary := flaggerv1.Canary{ObjectMeta: metav1.ObjectMeta{Name: "podinfo", Namespace: "test"}}
+	if err := controller.CallWebhook(canary, flaggerv1.CanaryPhaseProgressing, hook); err != nil {
+		printJSON(flaggerRefused{OK: false, Error: err.Error()})
+		return 1
+	}
+	printJSON(map[string]bool{"ok": true})
+	return 0
+}
+
+// runArgo runs one measurement of Argo Rollouts' web or Prometheus metric provider, with a
+// metric as written in an AnalysisTemplate's spec.metrics (YAML or JSON file).
+func runArgo(cmd string, args []string) int {
+	fs := newFlagSet(cmd)
+	file := fs.String("metric-file", "", "one item of an AnalysisTemplate's spec.metrics (required)")
+	url := fs.String("url", "", "the gate URL or Prometheus address to use instead of the metric's own (an in-cluster address)")
+	parse(fs, args)
+	metric := readMetric(*file)
+	provider, err := argoProvider(cmd, &metric, *url)
+	if err != nil {
+		return printMeasurement(errorMeasurement(err))
+	}
+	return printMeasurement(provider.Run(&v1alpha1.AnalysisRun{}, metric))
+}
+
+type measurer interface {
+	Run(*v1alpha1.AnalysisRun, v1alpha1.Metric) v1alpha1.Measurement
+}
+
+// argoProvider builds the provider as Argo's analysis controller does for that metric.
+func argoProvider(cmd string, metric *v1alpha1.Metric, url string) (measurer, error) {
+	switch web, prom := metric.Provider.Web, metric.Provider.Prometheus; {
+	case cmd == "argo-web" && web != nil:
+		if url != "" {
+			web.URL = url
+		}
+		client, err := webmetric.NewWebMetricHttpClient(*metric)
+		if err != nil {
+			return nil, err
+		}
+		parser, err := webmetric.NewWebMetricJsonParser(*metric)
+		if err != nil {
+			return nil, err
+		}
+		return webmetric.NewWebMetricProvider(logEntry(*metric), client, parser), nil
+	case cmd == "argo-prometheus" && prom != nil:
+		if url != "" {
+			prom.Address = url
+		}
+		api, err := prometheus.NewPrometheusAPI(*metric)
+		if err != nil {
+			return nil, err
+		}
+		return prometheus.NewPrometheusProvider(api, logEntry(*metric), *metric)
+	}
+	usageError(fmt.Sprintf("%s: the metric has no %s provider", cmd, strings.TrimPrefix(cmd, "argo-")))
+	return nil, nil
+}
+
+func readMetric(file string) v1alpha1.Metric {
+	var metric v1alpha1.Metric
+	readStrict(file, &metric)
+	return metric
+}
+
+// readStrict decodes a YAML or JSON file into the tool's own type; an unknown field is an
+// error, so a typo in documented YAML fails the test instead of being ignored.
+func readStrict(file string, into any) {
+	if file == "" {
+		usageError("a --webhook-file or --metric-file is required")
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		usageError(err.Error())
+	}
+	if err := yaml.UnmarshalStrict(data, into); err != nil {
+		usageError(fmt.Sprintf("%s: %v", file, err))
+	}
+}
+
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	return fs
+}
+
+// parse parses a subcommand's flags: -h exits 0, a bad flag or a stray argument exits 2.
+func parse(fs *flag.FlagSet, args []string) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		os.Exit(2)
+	}
+	if fs.NArg() > 0 {
+		usageError(fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(0)))
+	}
+}
+
+func usageError(msg string) {
+	fmt.Fprintln(os.Stderr, msg)
+	os.Exit(2)
+}
+
+// logEntry is the logrus entry handed to the Argo providers; it writes to stderr only.
+func logEntry(metric v1alpha1.Metric) log.Entry {
+	return *log.WithField("metric", metric.Name)
+}
+
+// flaggerRefused is the flagger subcommand's output line when the webhook refuses;
+// error is always present, even when Flagger's error text is empty.
+type flaggerRefused struct {
+	OK    bool   `json:"ok"`
+	Error string `json:"error"`
+}
+
+// argoResult is the output line of the argo subcommands.
+type argoResult struct {
+	Phase   v1alpha1.AnalysisPhase `json:"phase"`
+	Value   string                 `json:"value"`
+	Message string                 `json:"message"`
+}
+
+func errorMeasurement(err error) v1alpha1.Measurement {
+	return v1alpha1.Measurement{Phase: v1alpha1.AnalysisPhaseError, Message: err.Error()}
+}
+
+func printMeasurement(m v1alpha1.Measurement) int {
+	printJSON(argoResult{Phase: m.Phase, Value: m.Value, Message: m.Message})
+	return 0
+}
+
+func printJSON(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(string(b))
+}
