@@ -24,9 +24,12 @@ let dir: string;
 let clients: string;
 
 type Metric = { provider: { web?: { url: string }; prometheus?: { query: string } } };
+type Template = { spec: { metrics: Metric[] } };
 const canary = docExample<{ spec: { analysis: { webhooks: { url: string }[] } } }>(doc, "flagger-canary");
-const webMetric = docExample<{ spec: { metrics: Metric[] } }>(doc, "argo-web").spec.metrics[0]!;
-const promMetric = docExample<{ spec: { metrics: Metric[] } }>(doc, "argo-prometheus").spec.metrics[0]!;
+const webTemplate = docExample<Template>(doc, "argo-web");
+const promTemplate = docExample<Template>(doc, "argo-prometheus");
+const webMetric = webTemplate.spec.metrics[0]!;
+const promMetric = promTemplate.spec.metrics[0]!;
 const job = docExample<{ metadata: { namespace: string }; spec: { template: { spec: { containers: { command: string[]; env: { value: string }[] }[] } } } }>(doc, "wait-job");
 
 /** The documented in-cluster gate URL, pointed at this test's gate and namespace. */
@@ -43,10 +46,14 @@ const file = (name: string, content: unknown) => {
 function run(args: string[]): Promise<{ code: number; out: Record<string, unknown> }> {
   return new Promise(ok => execFile(clients, args, (err, stdout, stderr) => ok({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: JSON.parse(stdout.trim() || `{"stderr":${JSON.stringify(stderr)}}`) })));
 }
-const flagger = () => run(["flagger", "--webhook-file", file("webhook.yaml", canary.spec.analysis.webhooks[0]), "--url", local(canary.spec.analysis.webhooks[0]!.url)]);
-const argoWeb = () => run(["argo-web", "--metric-file", file("web.yaml", webMetric), "--url", local(webMetric.provider.web!.url)]);
+// Whole documented objects go to the clients, decoded strictly into Flagger's and Argo's types.
+const flagger = () => run(["flagger", "--canary-file", file("canary.yaml", canary), "--url", local(canary.spec.analysis.webhooks[0]!.url)]);
+const argoWeb = () => run(["argo-web", "--template-file", file("web.yaml", webTemplate), "--url", local(webMetric.provider.web!.url)]);
 const promQuery = () => promMetric.provider.prometheus!.query.replace('namespace="shop"', `namespace="${env.ns}"`);
-const argoProm = () => run(["argo-prometheus", "--metric-file", file("prom.yaml", { ...promMetric, provider: { prometheus: { ...promMetric.provider.prometheus, query: promQuery() } } }), "--url", prometheus.url]);
+const argoProm = () => {
+  const template = { ...promTemplate, spec: { metrics: [{ ...promMetric, provider: { prometheus: { ...promMetric.provider.prometheus, query: promQuery() } } }] } };
+  return run(["argo-prometheus", "--template-file", file("prom.yaml", template), "--url", prometheus.url]);
+};
 const scraped = async () => (await prometheus.query(promQuery())).result.map(r => r.value[1]);
 
 const dbConfigMap = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: ${name} }\ndata: { schema: "${name}" }\n`;

@@ -1,12 +1,12 @@
 // Command gate-clients runs the real client code of Flagger and Argo Rollouts against
 // an HTTP endpoint, so tests can prove the StageSet gate server works with those tools.
 //
-//	gate-clients flagger --webhook-file FILE [--url URL]
-//	gate-clients argo-web --metric-file FILE [--url GATE-URL]
-//	gate-clients argo-prometheus --metric-file FILE [--url PROMETHEUS-URL]
+//	gate-clients flagger --canary-file FILE [--url URL]
+//	gate-clients argo-web --template-file FILE [--url GATE-URL]
+//	gate-clients argo-prometheus --template-file FILE [--url PROMETHEUS-URL]
 //
-// FILE holds the webhook or metric exactly as a user writes it in a Canary or an
-// AnalysisTemplate (YAML or JSON), decoded strictly into Flagger's and Argo's own types.
+// FILE holds a Canary or an AnalysisTemplate exactly as a user writes it (YAML or JSON),
+// decoded strictly into Flagger's and Argo's own types; its first webhook or metric is run.
 //
 // Each prints one JSON line on stdout. flagger exits 0 when the webhook passes and 1 when
 // it is refused; the argo subcommands always exit 0. Usage errors exit 2. Logs go to stderr.
@@ -26,7 +26,6 @@ import (
 	flaggerv1 "github.com/fluxcd/flagger/pkg/apis/flagger/v1beta1"
 	"github.com/fluxcd/flagger/pkg/controller"
 	log "github.com/sirupsen/logrus"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -48,18 +47,21 @@ func main() {
 }
 
 // runFlagger calls Flagger's own webhook client, as Flagger does for a canary's gate hooks,
-// with a webhook as written in a Canary's spec.analysis.webhooks (YAML or JSON file).
+// with the first webhook of a Canary (YAML or JSON file).
 func runFlagger(args []string) int {
 	fs := newFlagSet("flagger")
-	file := fs.String("webhook-file", "", "one item of a Canary's spec.analysis.webhooks (required)")
+	file := fs.String("canary-file", "", "a Canary with spec.analysis.webhooks (required)")
 	url := fs.String("url", "", "call this URL instead of the webhook's own (an in-cluster address)")
 	parse(fs, args)
-	var hook flaggerv1.CanaryWebhook
-	readStrict(*file, &hook)
+	var canary flaggerv1.Canary
+	readStrict(*file, &canary)
+	if canary.Spec.Analysis == nil || len(canary.Spec.Analysis.Webhooks) == 0 {
+		usageError("flagger: the Canary has no spec.analysis.webhooks")
+	}
+	hook := canary.Spec.Analysis.Webhooks[0]
 	if *url != "" {
 		hook.URL = *url
 	}
-	canary := flaggerv1.Canary{ObjectMeta: metav1.ObjectMeta{Name: "podinfo", Namespace: "test"}}
 	if err := controller.CallWebhook(canary, flaggerv1.CanaryPhaseProgressing, hook); err != nil {
 		printJSON(flaggerRefused{OK: false, Error: err.Error()})
 		return 1
@@ -68,14 +70,19 @@ func runFlagger(args []string) int {
 	return 0
 }
 
-// runArgo runs one measurement of Argo Rollouts' web or Prometheus metric provider, with a
-// metric as written in an AnalysisTemplate's spec.metrics (YAML or JSON file).
+// runArgo runs one measurement of Argo Rollouts' web or Prometheus metric provider, with the
+// first metric of an AnalysisTemplate (YAML or JSON file).
 func runArgo(cmd string, args []string) int {
 	fs := newFlagSet(cmd)
-	file := fs.String("metric-file", "", "one item of an AnalysisTemplate's spec.metrics (required)")
+	file := fs.String("template-file", "", "an AnalysisTemplate with spec.metrics (required)")
 	url := fs.String("url", "", "the gate URL or Prometheus address to use instead of the metric's own (an in-cluster address)")
 	parse(fs, args)
-	metric := readMetric(*file)
+	var template v1alpha1.AnalysisTemplate
+	readStrict(*file, &template)
+	if len(template.Spec.Metrics) == 0 {
+		usageError(cmd + ": the AnalysisTemplate has no spec.metrics")
+	}
+	metric := template.Spec.Metrics[0]
 	provider, err := argoProvider(cmd, &metric, *url)
 	if err != nil {
 		return printMeasurement(errorMeasurement(err))
@@ -117,17 +124,11 @@ func argoProvider(cmd string, metric *v1alpha1.Metric, url string) (measurer, er
 	return nil, nil
 }
 
-func readMetric(file string) v1alpha1.Metric {
-	var metric v1alpha1.Metric
-	readStrict(file, &metric)
-	return metric
-}
-
 // readStrict decodes a YAML or JSON file into the tool's own type; an unknown field is an
 // error, so a typo in documented YAML fails the test instead of being ignored.
 func readStrict(file string, into any) {
 	if file == "" {
-		usageError("a --webhook-file or --metric-file is required")
+		usageError("a --canary-file or --template-file is required")
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
