@@ -4,3 +4,4 @@ export * from "./external-artifact";
 export * from "./reasons";
 export * from "./errors";
 export * from "./readiness";
+export * from "./durations";

@@ -41,6 +41,12 @@ export const Reason = {
   PruneFailed: "PruneFailed",
   /** Tearing a stage down (removal or deletion) failed. */
   TeardownFailed: "TeardownFailed",
+  /** An action ran and failed (an unexpected status, a connection error, a failed Job), retries spent. */
+  ActionFailed: "ActionFailed",
+  /** An action was not run: its destination is refused by the SSRF guard. */
+  ActionRefused: "ActionRefused",
+  /** An action did not finish within its timeout, retries spent. */
+  ActionTimeout: "ActionTimeout",
   /** An unexpected error (the API server unreachable, a bug); retried with backoff. */
   ReconciliationFailed: "ReconciliationFailed",
 } as const;

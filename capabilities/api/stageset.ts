@@ -76,6 +76,22 @@ export interface StageStatus {
   lastTransitionTime?: string;
 }
 
+/** One action's entry in the ledger: at most one per stage, hook, name and revision. */
+export interface ActionRecord {
+  stage: string;
+  hook: "pre" | "post" | "onFailure";
+  name: string;
+  /** The stage's pinned revision the action ran for: a new revision runs it again. */
+  revision: string;
+  phase: "Running" | "Succeeded" | "Failed";
+  attempts: number;
+  startedAt: string;
+  finishedAt?: string;
+  /** A Job action's Job, so a restart adopts it instead of creating another. */
+  job?: string;
+  message?: string;
+}
+
 export interface StageSetStatus {
   observedGeneration?: number;
   lastHandledReconcileAt?: string;
@@ -87,6 +103,8 @@ export interface StageSetStatus {
   lastAppliedRevisions?: Record<string, string>;
   conditions?: Condition[];
   stages?: StageStatus[];
+  /** The actions ledger: what ran for the pinned revisions, recorded before the next one starts. */
+  actions?: ActionRecord[];
 }
 
 export class StageSet extends a.GenericKind {

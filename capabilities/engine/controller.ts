@@ -12,7 +12,7 @@ import type { EngineDeps } from "./run";
 import { ArtifactCache, sourceKey } from "./sources";
 import { eventRecorder, keyString } from "./status";
 import { WorkQueue, type Outcome } from "./queue";
-import { durationOr } from "./durations";
+import { durationOr } from "../api";
 
 export interface ControllerOptions {
   /** Only these namespaces' StageSets (default: all). */

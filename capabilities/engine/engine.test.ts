@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { durationOr, formatDuration, parseDuration } from "./durations";
+import { durationOr, formatDuration, parseDuration } from "../api";
 import { markFailed, markReady, markReconciling, setCondition } from "./conditions";
 
 describe("parseDuration", () => {

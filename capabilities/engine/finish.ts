@@ -9,7 +9,7 @@ import type { Outcome } from "./queue";
 import { nowISO, ownerOf, save, type Run } from "./run";
 import { stageSetPath } from "./status";
 import { stageObjects } from "./steps";
-import { durationOr } from "./durations";
+import { durationOr } from "../api";
 
 export const finalizer = "stageset.dev/finalizer";
 const defaultIntervalMs = 10 * 60_000;

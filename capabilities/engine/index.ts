@@ -3,6 +3,6 @@
 export { Controller, type ControllerOptions } from "./controller";
 export { isStageReady, nextStep, type Step } from "./plan";
 export { WorkQueue, type Outcome } from "./queue";
-export { parseDuration, durationOr, formatDuration } from "./durations";
+export { parseDuration, durationOr, formatDuration } from "../api";
 export { finalizer } from "./finish";
 export { requestedAtAnnotation } from "./reconcile";

@@ -6,6 +6,7 @@
 // order: a stage is applied, then waited on until Ready, before the next one is touched.
 // A new run starts on the first reconcile, a spec change, a new revision of any stage, a
 // reconcile request, or the periodic resync of a finished run.
+import { pendingActions, type Hook } from "../actions";
 import type { StageSetStatus, StageStatus } from "../api";
 export { isStageReady } from "../api";
 
@@ -19,10 +20,13 @@ export interface PlanInput {
   requestedAt?: string;
   now: number;
   intervalMs: number;
+  /** Names of each stage's pre and post actions, in spec order. */
+  hooks?: Record<string, Partial<Record<"pre" | "post", string[]>>>;
 }
 
 export type Step =
   | { kind: "start-run"; why: string }
+  | { kind: "action"; stage: string; hook: Hook }
   | { kind: "apply"; stage: string }
   | { kind: "wait"; stage: string }
   | { kind: "finish" }
@@ -37,8 +41,15 @@ export function nextStep(input: PlanInput): Step {
   for (const name of input.stageNames) {
     const st = stageStatus(status, name);
     const inRun = st?.lastAppliedTime !== undefined && Date.parse(st.lastAppliedTime) >= startedAt && st.attemptedRevision === pins[name];
-    if (inRun && st?.phase === "Ready") continue;
+    // pre actions run before the stage is applied, post actions once it is Ready; each at most
+    // once per pinned revision (the ledger), so a resync of the same revision skips them.
+    const pending = (hook: "pre" | "post") => pendingActions(status.actions, name, hook, pins[name]!, input.hooks?.[name]?.[hook] ?? []).length > 0;
+    if (inRun && st?.phase === "Ready") {
+      if (pending("post")) return { kind: "action", stage: name, hook: "post" };
+      continue;
+    }
     if (inRun && st?.phase === "Waiting") return { kind: "wait", stage: name };
+    if (pending("pre")) return { kind: "action", stage: name, hook: "pre" };
     return { kind: "apply", stage: name };
   }
   if (!isRunComplete(input)) return { kind: "finish" };

@@ -11,7 +11,7 @@ import { logFields, newRun, nowISO, save, setStage, type EngineDeps, type Run } 
 import { resolveSources } from "./sources";
 import { readStageSet, stageSetPath, type StageSetKey } from "./status";
 import { applyStep, compileStageExprs, startRun, waitStep } from "./steps";
-import { durationOr } from "./durations";
+import { durationOr } from "../api";
 
 export const requestedAtAnnotation = "reconcile.fluxcd.io/requestedAt";
 

@@ -3,7 +3,7 @@
 import { Reason, StageSetError } from "../api";
 import { applySetId, applyStage, duplicateClaims, groupKind, kindKey, kindsDefinedBy, placeObjects, readParent, resolveResources, stageParent, writeParent, type KubeObject } from "../apply";
 import { compileExprs } from "../health";
-import { durationOr, formatDuration } from "./durations";
+import { durationOr, formatDuration } from "../api";
 import { markReconciling } from "./conditions";
 import { nowISO, nowISOPrecise, ownerOf, pinnedArtifact, save, setStage, stageSpec, type Run } from "./run";
 import { stageHealth, summarize } from "./stage-health";

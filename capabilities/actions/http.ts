@@ -1,0 +1,199 @@
+// The http verb: one request (and its redirects) under the action's timeout. node:http rather
+// than fetch, because only a request's own `lookup` lets us connect to exactly the address
+// the SSRF guard approved, so that a second DNS answer (rebinding) is never used.
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from "node:http";
+import { request as httpsRequest } from "node:https";
+import type { LookupFunction } from "node:net";
+import { ActionConnectionError, ActionError, ActionReason, ActionStatusError, ActionTimeoutError } from "./errors";
+import { maxRedirects, nextHop, shownUrl, type Hop } from "./redirect";
+import type { HttpVerb, SecretKeyRef } from "./spec";
+import { bareHost, vetDestination, type Destination, type Lookup } from "./ssrf";
+
+/** Enough of an error page to explain a failure; the rest is not read. */
+export const bodyCapBytes = 64 * 1024;
+const snippetChars = 200;
+
+export interface HttpActionOptions {
+  /** The action's name, for messages. */
+  name: string;
+  /** Hostnames, addresses or CIDRs that may be reached although the SSRF guard refuses them. */
+  allowlist: readonly string[];
+  /** Reads one key of a Secret in the StageSet's namespace. */
+  secrets: (ref: SecretKeyRef) => Promise<string>;
+  /** For the whole action: secrets, lookups, every hop. */
+  timeoutMs: number;
+  lookup?: Lookup;
+  /** Cancels the action (the controller is stopping). */
+  signal?: AbortSignal;
+}
+
+export interface HttpActionResult {
+  status: number;
+  durationMs: number;
+}
+
+interface Run {
+  prefix: string;
+  spec: HttpVerb;
+  opts: HttpActionOptions;
+  deadline: AbortSignal;
+  signal: AbortSignal;
+  hop?: Hop;
+}
+
+/**
+ * Sends the request, following up to 5 redirects, and checks the final status against
+ * expectedStatus (default 2xx). Throws ActionRefusedError, ActionStatusError,
+ * ActionTimeoutError, ActionConnectionError, or ActionError (a Secret could not be read).
+ */
+export async function runHttpAction(spec: HttpVerb, opts: HttpActionOptions): Promise<HttpActionResult> {
+  const started = performance.now();
+  const deadline = AbortSignal.timeout(opts.timeoutMs);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
+  const run: Run = { prefix: `http action "${opts.name}": `, spec, opts, deadline, signal };
+  try {
+    run.hop = await firstHop(run);
+    const status = await follow(run);
+    return { status, durationMs: Math.round(performance.now() - started) };
+  } catch (err) {
+    throw failure(run, err);
+  }
+}
+
+async function firstHop(run: Run): Promise<Hop> {
+  const { spec } = run;
+  let url: URL;
+  try {
+    url = new URL(spec.url);
+  } catch {
+    throw new ActionError(ActionReason.ActionFailed, `${run.prefix}url is not a valid URL`, true);
+  }
+  const headers: Record<string, string> = {};
+  const secretHeaders: string[] = [];
+  for (const h of spec.headers ?? []) {
+    const name = h.name.toLowerCase();
+    if (h.valueFrom) secretHeaders.push(name);
+    headers[name] = h.valueFrom ? await readSecret(run, h.valueFrom.secretKeyRef) : (h.value ?? "");
+  }
+  const body = spec.bodyFrom ? await readSecret(run, spec.bodyFrom.secretKeyRef) : spec.body;
+  return { url, method: spec.method, headers, body, secretHeaders, secretBody: spec.bodyFrom !== undefined };
+}
+
+async function readSecret(run: Run, ref: SecretKeyRef): Promise<string> {
+  try {
+    return await abortable(run.opts.secrets(ref), run.signal);
+  } catch (err) {
+    if (run.signal.aborted) throw err;
+    const detail = err instanceof Error ? err.message : String(err);
+    throw new ActionError(ActionReason.ActionFailed, `${run.prefix}reading key ${ref.key} of Secret ${ref.name}: ${detail}`, false, { cause: err });
+  }
+}
+
+async function follow(run: Run): Promise<number> {
+  for (let followed = 0; ; followed++) {
+    const hop = run.hop!;
+    const vetOptions = { allowlist: run.opts.allowlist, lookup: run.opts.lookup, action: run.opts.name };
+    const destination = await abortable(vetDestination(hop.url, vetOptions), run.signal);
+    const res = await send(hop, destination, run.signal);
+    const status = res.statusCode ?? 0;
+    const next = nextHop(hop, status, res.headers.location, run.spec.expectedStatus, run.prefix);
+    if (!next) return settle(run, hop, res);
+    res.destroy();
+    if (followed === maxRedirects) {
+      throw new ActionError(ActionReason.ActionFailed, `${run.prefix}${describe(hop)}: more than ${maxRedirects} redirects`);
+    }
+    run.hop = next;
+  }
+}
+
+async function settle(run: Run, hop: Hop, res: IncomingMessage): Promise<number> {
+  const status = res.statusCode ?? 0;
+  if (isExpected(status, run.spec.expectedStatus)) {
+    res.destroy(); // the body is not needed, and may be endless
+    return status;
+  }
+  const body = await readCapped(res, bodyCapBytes);
+  const wanted = run.spec.expectedStatus?.join(", ") ?? "2xx";
+  throw new ActionStatusError(`${run.prefix}${describe(hop)} answered ${status}, expected ${wanted}${snippet(body)}`, status, body);
+}
+
+export function isExpected(status: number, expected: readonly number[] | undefined): boolean {
+  return expected ? expected.includes(status) : status >= 200 && status <= 299;
+}
+
+/** The start of a body as one line, for a message. */
+export function snippet(body: string): string {
+  const line = body.replace(/\s+/g, " ").trim();
+  if (!line) return " (empty body)";
+  return `: ${line.length > snippetChars ? `${line.slice(0, snippetChars)}…` : line}`;
+}
+
+const describe = (hop: Hop) => `${hop.method} ${shownUrl(hop.url)}`;
+
+function send(hop: Hop, destination: Destination, signal: AbortSignal): Promise<IncomingMessage> {
+  const body = hop.body === undefined ? undefined : Buffer.from(hop.body);
+  const options: RequestOptions = {
+    host: bareHost(hop.url), // also the TLS server name and the Host header
+    port: hop.url.port || undefined,
+    path: `${hop.url.pathname}${hop.url.search}`,
+    method: hop.method,
+    headers: body ? { ...hop.headers, "content-length": String(body.length) } : hop.headers,
+    lookup: pinnedLookup(destination),
+    agent: false, // a pooled socket could have been opened to an address vetted for another hop
+    signal,
+  };
+  const request = hop.url.protocol === "https:" ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = request(options, resolve);
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/** A lookup that answers with the vetted address, whatever the name now resolves to. */
+export function pinnedLookup(destination: Destination): LookupFunction {
+  return (_hostname, options, callback) => {
+    // Happy eyeballs (autoSelectFamily, on by default in Node 20) asks for a list.
+    if (options.all) callback(null, [{ address: destination.address, family: destination.family }]);
+    else callback(null, destination.address, destination.family);
+  };
+}
+
+/** Up to `cap` bytes of the body; what arrives before an error or the timeout is kept. */
+function readCapped(res: IncomingMessage, cap: number): Promise<string> {
+  return new Promise(resolve => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const done = () => {
+      res.destroy();
+      resolve(Buffer.concat(chunks).subarray(0, cap).toString("utf8"));
+    };
+    res.on("data", (chunk: Buffer) => {
+      chunks.push(chunk);
+      total += chunk.length;
+      if (total >= cap) done();
+    });
+    res.on("end", done);
+    res.on("error", done);
+    res.on("close", done);
+  });
+}
+
+function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+function failure(run: Run, err: unknown): ActionError {
+  if (err instanceof ActionError) return err;
+  const what = run.hop ? `${describe(run.hop)}: ` : "";
+  if (run.deadline.aborted) return new ActionTimeoutError(`${run.prefix}${what}no answer within ${run.opts.timeoutMs} ms`, { cause: err });
+  if (run.opts.signal?.aborted) return new ActionError(ActionReason.ActionFailed, `${run.prefix}${what}aborted`, false, { cause: err });
+  const code = (err as NodeJS.ErrnoException).code;
+  const detail = err instanceof Error ? err.message : String(err);
+  return new ActionConnectionError(`${run.prefix}${what}${code && !detail.includes(code) ? `${detail} (${code})` : detail}`, code, { cause: err });
+}
