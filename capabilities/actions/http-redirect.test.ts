@@ -16,9 +16,9 @@ describe("redirects", () => {
   });
 
   it("refuses one from the allowed host to its address, which is not allowed, and sends nothing there", async () => {
-    const [err, paths] = await withServer(redirect(302, s => `http://127.0.0.1:${s.port}/x`), async s => [await failure(runHttpAction(start(s), gate())), s.seen.map(x => x.path)] as const);
+    const [err, paths, port] = await withServer(redirect(302, s => `http://127.0.0.1:${s.port}/x`), async s => [await failure(runHttpAction(start(s), gate())), s.seen.map(x => x.path), s.port] as const);
     expect(err).toBeInstanceOf(ActionRefusedError);
-    expect(err.message).toBe(`http action "smoke": destination 127.0.0.1 is loopback; allow it in the controller's host allowlist`);
+    expect(err.message).toBe(`http action "smoke": redirect from http://gate.test:${port}/start: destination 127.0.0.1 is loopback; allow it in the controller's host allowlist`);
     expect(paths).toEqual(["/start"]);
   });
 
@@ -93,8 +93,8 @@ describe("DNS rebinding", () => {
 
   it("vets each redirect hop with a fresh lookup, so a later answer is judged too", async () => {
     const lookup = lookupOf({ "rebind.test": ["127.0.0.1", "169.254.169.254"] });
-    const [err, seen] = await withServer(redirect(302, () => "/next"), async s => [await failure(runHttpAction(get(`http://rebind.test:${s.port}/start`), options({ allowlist: ["127.0.0.1"], lookup }))), s.seen.length] as const);
-    expect(err.message).toBe(`http action "smoke": destination 169.254.169.254 (rebind.test) is a cloud metadata address; allow it in the controller's host allowlist`);
+    const [err, seen, port] = await withServer(redirect(302, () => "/next"), async s => [await failure(runHttpAction(get(`http://rebind.test:${s.port}/start`), options({ allowlist: ["127.0.0.1"], lookup }))), s.seen.length, s.port] as const);
+    expect(err.message).toBe(`http action "smoke": redirect from http://rebind.test:${port}/start: destination 169.254.169.254 (rebind.test) is a cloud metadata address; allow it in the controller's host allowlist`);
     expect(seen).toBe(1);
     expect(lookup.calls).toEqual(["rebind.test", "rebind.test"]);
   });

@@ -90,10 +90,13 @@ async function readSecret(run: Run, ref: SecretKeyRef): Promise<string> {
 }
 
 async function follow(run: Run): Promise<number> {
+  let from: URL | undefined;
   for (let followed = 0; ; followed++) {
     const hop = run.hop!;
-    const vetOptions = { allowlist: run.opts.allowlist, lookup: run.opts.lookup, action: run.opts.name };
+    // A refused redirect says so: the spec's URL was fine, the server sent us elsewhere.
+    const vetOptions = { allowlist: run.opts.allowlist, lookup: run.opts.lookup, action: run.opts.name, redirectedFrom: from && shownUrl(from) };
     const destination = await abortable(vetDestination(hop.url, vetOptions), run.signal);
+    from = hop.url;
     const res = await send(hop, destination, run.signal);
     const status = res.statusCode ?? 0;
     const next = nextHop(hop, status, res.headers.location, run.spec.expectedStatus, run.prefix);

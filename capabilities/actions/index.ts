@@ -6,3 +6,4 @@ export { allowlistProblems, classifyAddress, isAllowed, systemLookup, vetDestina
 export { runHttpAction, type HttpActionOptions, type HttpActionResult } from "./http";
 export { celProblem } from "./spec-verbs";
 export { currentRecords, findRecord, pendingActions, withRecord, type Hook, type RecordKey } from "./ledger";
+export { jobName, runVerb, type Progress, type VerbContext } from "./kube-verbs";

@@ -22,6 +22,8 @@ export interface VetOptions {
   lookup?: Lookup;
   /** The action's name, for messages. */
   action?: string;
+  /** The URL that redirected here, for messages. */
+  redirectedFrom?: string;
 }
 
 // Instance metadata services hand out credentials: AWS, GCP, Azure, OpenStack and others on
@@ -93,7 +95,7 @@ export const systemLookup: Lookup = host => dns.lookup(host, { all: true, verbat
  * when one has not; lookup errors (ENOTFOUND) are passed on as they are.
  */
 export async function vetDestination(url: URL, opts: VetOptions): Promise<Destination> {
-  const prefix = opts.action === undefined ? "" : `http action "${opts.action}": `;
+  const prefix = (opts.action === undefined ? "" : `http action "${opts.action}": `) + (opts.redirectedFrom ? `redirect from ${opts.redirectedFrom}: ` : "");
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new ActionRefusedError(`${prefix}scheme ${url.protocol.replace(/:$/, "")} is not allowed (only http and https)`);
   }

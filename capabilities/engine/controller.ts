@@ -4,6 +4,7 @@
 // namespace. The queue then reconciles from a fresh read.
 import { Log } from "pepr";
 import type { ExternalArtifact, StageSet } from "../api";
+import { allowlistProblems, type Lookup } from "../actions";
 import { ReadinessView } from "../gate";
 import { Discovery, KubeClient } from "../kube";
 import { EngineMetrics, type ReconcileResult } from "../metrics";
@@ -20,6 +21,9 @@ export interface ControllerOptions {
   concurrency?: number;
   applyConcurrency?: number;
   client?: KubeClient;
+  /** Default: STAGESET_ACTION_ALLOWLIST, comma-separated. */
+  actionAllowlist?: string[];
+  lookup?: Lookup;
 }
 
 interface Seen {
@@ -53,6 +57,8 @@ export class Controller {
       now: Date.now,
       applyConcurrency: opts.applyConcurrency ?? 32,
       metrics: this.metrics,
+      actionAllowlist: opts.actionAllowlist ?? actionAllowlistFromEnv(),
+      lookup: opts.lookup,
     };
     this.queue = new WorkQueue(key => this.reconcile(key), {
       concurrency: opts.concurrency ?? 8,
@@ -113,6 +119,14 @@ export class Controller {
 }
 
 const resultOf: Record<Outcome["kind"], ReconcileResult> = { resync: "success", forget: "success", requeue: "requeue", retry: "error", stalled: "stalled" };
+
+/** A bad entry stops the controller at start: a silently ignored allowlist would surprise. */
+function actionAllowlistFromEnv(): string[] {
+  const list = (process.env.STAGESET_ACTION_ALLOWLIST ?? "").split(",").map(s => s.trim()).filter(Boolean);
+  const problems = allowlistProblems(list);
+  if (problems.length > 0) throw new Error(`STAGESET_ACTION_ALLOWLIST: ${problems.join("; ")}`);
+  return list;
+}
 
 function parseKey(key: string): { namespace: string; name: string } {
   const [namespace, name] = key.split("/");

@@ -11,7 +11,11 @@ import { logFields, newRun, nowISO, save, setStage, type EngineDeps, type Run } 
 import { resolveSources } from "./sources";
 import { readStageSet, stageSetPath, type StageSetKey } from "./status";
 import { applyStep, compileStageExprs, startRun, waitStep } from "./steps";
+import { actionStep, hooksOf, runOnFailure, validateStageActions } from "./actions";
 import { durationOr } from "../api";
+
+/** Failures of the stage itself (not of the controller or the input), which call onFailure actions. */
+const stageFailures = new Set<string>([Reason.HealthCheckFailed, Reason.HealthCheckTimeout, Reason.ApplyFailed, Reason.ActionFailed, Reason.ActionRefused, Reason.ActionTimeout]);
 
 export const requestedAtAnnotation = "reconcile.fluxcd.io/requestedAt";
 
@@ -24,6 +28,7 @@ export async function reconcile(deps: EngineDeps, key: StageSetKey): Promise<Out
     await ensureFinalizer(deps, key, ss);
     if (ss.spec?.suspend) return { kind: "stalled" };
     compileStageExprs(run);
+    validateStageActions(run);
     run.sources = await resolveSources(deps.client, deps.discovery, key.namespace, run.stages);
     return await drive(run);
   } catch (err) {
@@ -35,13 +40,19 @@ async function drive(run: Run): Promise<Outcome> {
   const requestedAt = run.ss.metadata?.annotations?.[requestedAtAnnotation];
   const revisions = Object.fromEntries([...run.sources].map(([stage, s]) => [stage, s.artifact.revision]));
   const intervalMs = durationOr(10 * 60_000, run.ss.spec?.interval);
-  // Each stage takes at most apply + wait; the bound only guards against a planning bug.
-  for (let i = 0; i < run.stages.length * 3 + 3; i++) {
-    const step = nextStep({ generation: run.generation, stageNames: run.stageNames, status: run.status, revisions, requestedAt, now: run.deps.now(), intervalMs });
+  const hooks = hooksOf(run);
+  // Each stage takes at most pre + apply + wait + post; the bound only guards against a planning bug.
+  for (let i = 0; i < run.stages.length * 5 + 3; i++) {
+    const step = nextStep({ generation: run.generation, stageNames: run.stageNames, status: run.status, revisions, requestedAt, now: run.deps.now(), intervalMs, hooks });
     switch (step.kind) {
       case "start-run":
         await startRun(run, step.why, requestedAt);
         break;
+      case "action": {
+        const outcome = await actionStep(run, step.stage, step.hook);
+        if (outcome) return outcome;
+        break;
+      }
       case "apply":
         await applyStep(run, step.stage);
         break;
@@ -81,6 +92,7 @@ async function fail(run: Run, err: unknown): Promise<Outcome> {
   try {
     await save(run);
     await run.deps.events.record(run.ss, "Warning", reason, message);
+    if (run.stage && run.status.lastAttemptedRevisions?.[run.stage] && stageFailures.has(reason)) await runOnFailure(run, run.stage);
   } catch (saveErr) {
     run.deps.log.warn({ ...logFields(run), err: String(saveErr) }, "could not record the failure in status");
   }

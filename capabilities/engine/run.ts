@@ -6,6 +6,7 @@ import type { KubeObject, Owner } from "../apply";
 import type { CompiledExprs } from "../health";
 import type { Discovery, KubeClient } from "../kube";
 import type { EngineMetrics } from "../metrics";
+import type { Lookup } from "../actions";
 import { withStage } from "./plan";
 import type { ArtifactCache, ResolvedSource } from "./sources";
 import { writeStatus, type EventRecorder, type StageSetKey } from "./status";
@@ -22,6 +23,10 @@ export interface EngineDeps {
   /** Parallel applies within one stage. */
   applyConcurrency: number;
   metrics: EngineMetrics;
+  /** Hosts, addresses or CIDRs that http actions may reach although the SSRF guard refuses them. */
+  actionAllowlist?: readonly string[];
+  /** DNS for http actions (tests map names to loopback); default the system resolver. */
+  lookup?: Lookup;
 }
 
 export interface Run {

@@ -2,6 +2,7 @@
 // finish (prune, tear down removed stages, Ready). Each step updates the status and saves it.
 import { Reason, StageSetError } from "../api";
 import { applySetId, applyStage, duplicateClaims, groupKind, kindKey, kindsDefinedBy, placeObjects, readParent, resolveResources, stageParent, writeParent, type KubeObject } from "../apply";
+import { currentRecords } from "../actions";
 import { compileExprs } from "../health";
 import { durationOr, formatDuration } from "../api";
 import { markReconciling } from "./conditions";
@@ -54,6 +55,7 @@ export async function startRun(run: Run, why: string, requestedAt: string | unde
     runGeneration: run.generation,
     runStartedAt: nowISOPrecise(run),
     lastAttemptedRevisions: pins,
+    actions: currentRecords(run.status.actions, pins),
     ...(requestedAt !== undefined ? { lastHandledReconcileAt: requestedAt } : {}),
     conditions: markReconciling(run.status.conditions, Reason.Progressing, `Run started: ${why}`, run.generation, now),
   };

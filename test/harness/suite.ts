@@ -14,7 +14,7 @@ export interface EngineSuite {
   running: RunningController;
 }
 
-export function useEngineSuite(prefix: string, opts: Pick<HarnessOptions, "serve"> = {}): EngineSuite {
+export function useEngineSuite(prefix: string, opts: Pick<HarnessOptions, "serve" | "actionAllowlist" | "lookup"> = {}): EngineSuite {
   const env = {} as EngineSuite;
   beforeAll(async () => {
     env.ns = await createTestNamespace(prefix);

@@ -1,0 +1,111 @@
+// Typed actions on the real control plane: a migration Job before the app, an http smoke
+// test after a stage, an onFailure hook, and the SSRF guard refusing loopback and metadata
+// destinations with a reason that says why. The engine resolves "smoke.test" (allowlisted)
+// and "sneaky.test" (not) to loopback, where the test's recording server listens.
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { K8s, kind } from "pepr";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StageSet, type ActionRecord, type Stage } from "../../capabilities/api";
+import { systemLookup } from "../../capabilities/actions";
+import { eventually } from "../harness/cluster";
+import { configMapIn, useEngineSuite } from "../harness/suite";
+
+const lookup = async (host: string) => (host === "smoke.test" || host === "sneaky.test" ? [{ address: "127.0.0.1", family: 4 }] : systemLookup(host));
+const env = useEngineSuite("actions", { actionAllowlist: ["smoke.test"], lookup });
+
+let server: Server;
+let port = 0;
+const hits = new Map<string, number>();
+const flaky = new Map<string, number>();
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const path = req.url ?? "";
+    hits.set(path, (hits.get(path) ?? 0) + 1);
+    req.resume();
+    if (path.startsWith("/redirect")) return void res.writeHead(302, { location: `http://127.0.0.1:${port}/inside` }).end();
+    // /flaky-N fails its first N requests, then answers 200.
+    const m = /^\/flaky-(\d+)/.exec(path);
+    if (m && (flaky.set(path, (flaky.get(path) ?? 0) + 1).get(path) ?? 0) <= Number(m[1])) return void res.writeHead(500).end("warming up");
+    res.writeHead(200).end("ok");
+  });
+  await new Promise<void>(ok => server.listen(0, "127.0.0.1", ok));
+  port = (server.address() as AddressInfo).port;
+});
+afterAll(() => new Promise<void>(ok => server.close(() => ok())));
+
+const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: ${name} }\ndata: { k: v }\n`;
+const read = (name: string) => K8s(StageSet).InNamespace(env.ns).Get(name);
+const ready = (ss: StageSet) => ss.status?.conditions?.some(c => c.type === "Ready" && c.status === "True" && c.observedGeneration === ss.metadata?.generation) ?? false;
+const readyCondition = (ss: StageSet) => ss.status?.conditions?.find(c => c.type === "Ready");
+const ledger = (ss: StageSet, name: string) => ss.status?.actions?.find(a => a.name === name) as ActionRecord | undefined;
+const stageOf = (ss: StageSet, name: string) => ss.status?.stages?.find(s => s.name === name);
+const smoke = (path: string) => `http://smoke.test:${port}${path}`;
+
+/** A StageSet `name` whose stages each hold one ConfigMap `<name>-<stage>`. */
+async function release(name: string, stages: Omit<Stage, "sourceRef">[]): Promise<void> {
+  for (const s of stages) await env.artifacts.publish({ namespace: env.ns, name: `${name}-${s.name}` }, { files: { [`${s.name}.yaml`]: cm(`${name}-${s.name}`) } });
+  await K8s(StageSet).Apply({ metadata: { name, namespace: env.ns }, spec: { stages: stages.map(s => ({ ...s, sourceRef: { name: `${name}-${s.name}` } })) } });
+}
+
+describe("actions", () => {
+  it("runs a migration Job in the app stage's pre before any app object exists, then cleans it up", async () => {
+    const job = { template: { spec: { backoffLimit: 0, template: { spec: { restartPolicy: "Never", containers: [{ name: "migrate", image: "registry.invalid/migrate:1" }] } } } } };
+    await release("mig", [{ name: "app", actions: { pre: [{ name: "migrate", job, timeout: "2m" }] } }]);
+    const running = await eventually(() => read("mig"), ss => ledger(ss, "migrate")?.phase === "Running", { what: "the migration running" });
+    expect(stageOf(running, "app")?.message).toMatch(/Running pre action migrate/);
+    expect(await configMapIn(env.ns, "mig-app")).toBeUndefined();
+    const done = await eventually(() => read("mig"), ready, { what: "release Ready", timeoutMs: 60_000 });
+    const rec = ledger(done, "migrate")!;
+    expect(rec).toMatchObject({ phase: "Succeeded", attempts: 1, message: expect.stringMatching(/^Job .* completed$/) });
+    const app = (await configMapIn(env.ns, "mig-app"))!;
+    expect(Date.parse(String(app.metadata!.creationTimestamp))).toBeGreaterThanOrEqual(Math.floor(Date.parse(rec.finishedAt!) / 1000) * 1000);
+    const jobs = await K8s(kind.Job).InNamespace(env.ns).Get();
+    expect(jobs.items.filter(j => j.metadata?.labels?.["stageset.dev/action"] === "migrate" && !j.metadata?.deletionTimestamp)).toEqual([]);
+  });
+
+  it("holds the next stage until a post http smoke test passes, retrying it with backoff", async () => {
+    await release("smk", [{ name: "db", actions: { post: [{ name: "smoke", http: { method: "GET", url: smoke("/flaky-1/smk") }, retries: 2 }] } }, { name: "app" }]);
+    const done = await eventually(() => read("smk"), ready, { what: "release Ready", timeoutMs: 60_000 });
+    expect(hits.get("/flaky-1/smk")).toBe(2); // one 500, then 200: run again only because it failed
+    const rec = ledger(done, "smoke")!;
+    expect(rec).toMatchObject({ phase: "Succeeded", attempts: 2, message: expect.stringMatching(/^HTTP 200/) });
+    expect(Date.parse(stageOf(done, "app")!.lastAppliedTime!)).toBeGreaterThanOrEqual(Date.parse(rec.finishedAt!));
+    // A resync of the same revision does not run it again.
+    await K8s(StageSet, { name: "smk", namespace: env.ns }).Patch([{ op: "add", path: "/metadata/annotations", value: { "reconcile.fluxcd.io/requestedAt": "again" } }]);
+    await eventually(() => read("smk"), ss => ready(ss) && ss.status?.lastHandledReconcileAt === "again", { what: "the requested run done" });
+    expect(hits.get("/flaky-1/smk")).toBe(2);
+  });
+
+  it("calls onFailure once when the stage fails", async () => {
+    const readyChecks = { exprs: [{ apiVersion: "v1", kind: "ConfigMap", current: "false", failed: "true" }] };
+    await release("bad", [{ name: "broken", readyChecks, actions: { onFailure: [{ name: "page", http: { method: "POST", url: smoke("/page/bad"), body: "{}" } }] } }]);
+    const failed = await eventually(() => read("bad"), ss => ledger(ss, "page")?.phase === "Succeeded", { what: "the onFailure action recorded" });
+    expect(readyCondition(failed)?.reason).toBe("HealthCheckFailed");
+    await new Promise(ok => setTimeout(ok, 3000)); // retries of the failed stage do not page again
+    expect(hits.get("/page/bad")).toBe(1);
+  });
+
+  it.each([
+    { name: "loopback", url: () => `http://127.0.0.1:${port}/direct`, why: /loopback/, path: "/direct" },
+    { name: "cloud metadata", url: () => "http://169.254.169.254/latest/meta-data/", why: /metadata/ },
+    { name: "a redirect to loopback", url: () => smoke("/redirect"), why: /redirect from http:\/\/smoke.test:\d+\/redirect: destination 127.0.0.1 is loopback/, path: "/inside" },
+    { name: "a hostname that resolves to loopback", url: () => `http://sneaky.test:${port}/sneaky`, why: /sneaky\.test.*loopback|loopback/, path: "/sneaky" },
+  ])("refuses $name before sending anything there, and applies nothing", async ({ name, url, why, path }) => {
+    const ssName = `ssrf-${name.replace(/[^a-z]+/g, "-").replace(/-$/, "")}`.slice(0, 40);
+    await release(ssName, [{ name: "app", actions: { pre: [{ name: "call", http: { method: "GET", url: url() } }] } }]);
+    const ss = await eventually(() => read(ssName), s => readyCondition(s)?.reason === "ActionRefused", { what: "ActionRefused" });
+    expect(readyCondition(ss)?.message).toMatch(why);
+    expect(readyCondition(ss)?.message).toMatch(/allowlist/);
+    expect(ss.status?.conditions?.find(c => c.type === "Stalled")?.status).toBe("True");
+    if (path) expect(hits.get(path)).toBeUndefined();
+    expect(await configMapIn(env.ns, `${ssName}-app`)).toBeUndefined();
+  });
+
+  it("stalls a spec whose action names two verbs, naming the field", async () => {
+    await release("twoverbs", [{ name: "app", actions: { pre: [{ name: "x", http: { method: "GET", url: smoke("/x") }, wait: { duration: "1s" } }] } }]);
+    const ss = await eventually(() => read("twoverbs"), s => readyCondition(s)?.reason === "InvalidSpec", { what: "InvalidSpec" });
+    expect(readyCondition(ss)?.message).toMatch(/spec\.stages\[0\]\.actions\.pre\[0\].*(http.*wait|two|exactly one)/);
+    expect(await configMapIn(env.ns, "twoverbs-app")).toBeUndefined();
+  });
+});
