@@ -86,6 +86,10 @@ async function main() {
     const metricsURL = `${controller.urls.metrics}/metrics`;
     const readySeries = async () => (await (await fetch(metricsURL)).text()).split("\n").filter(l => l.startsWith("stageset_stage_ready{")).length;
     while ((await readySeries()) < stageSets * stages) await new Promise(ok => setTimeout(ok, 500));
+    // The engine's first reconcile of each (it adds its finalizer) must be over: load only the gate.
+    const list = `/apis/stageset.dev/v1alpha1/namespaces/${ns}/stagesets`;
+    const settled = async () => (await client.get<{ items: StageSet[] }>(list)).body.items.every(ss => ss.metadata?.finalizers?.includes("stageset.dev/finalizer"));
+    while (!(await settled())) await new Promise(ok => setTimeout(ok, 500));
     console.log(`seeded ${stageSets} StageSets x ${stages} stages and saw them all in the gate's view in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
     const script = pathsScript();
