@@ -39,8 +39,9 @@ export async function runVerb(action: Action, ctx: VerbContext): Promise<Progres
   }
   if (action.http) {
     const secrets = (ref: SecretKeyRef) => readSecret(ctx, ref);
-    // Receivers can drop a repeat: a request cut off by a controller crash is sent again.
-    const headers = [...(action.http.headers ?? []), { name: "Idempotency-Key", value: ctx.key }];
+    // One key per attempt: a request cut off by a controller crash is sent again with the
+    // same key (a receiver can drop the repeat); a retry after a recorded failure gets a new one.
+    const headers = [...(action.http.headers ?? []), { name: "Idempotency-Key", value: `${ctx.key}#${ctx.attempt}` }];
     const r = await runHttpAction({ ...action.http, headers }, { name: action.name, allowlist: ctx.allowlist, secrets, timeoutMs: ctx.timeoutMs, lookup: ctx.lookup });
     return { done: true, message: `HTTP ${r.status} in ${r.durationMs} ms` };
   }

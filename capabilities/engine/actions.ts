@@ -81,7 +81,7 @@ function verbContext(run: Run, stage: string, action: Action, rec: ActionRecord)
     client: run.deps.client,
     discovery: run.deps.discovery,
     namespace: run.key.namespace,
-    key: `${run.key.name}-${stage}-${action.name}@${rec.revision}`,
+    key: `${run.key.namespace}/${run.key.name}/${stage}/${action.name}@${rec.revision}`,
     attempt: rec.attempts,
     startedAt: Date.parse(rec.startedAt),
     now: run.deps.now(),

@@ -14,7 +14,9 @@ export interface ControllerProcess {
 }
 
 export async function spawnController(env: Record<string, string> = {}): Promise<ControllerProcess> {
-  const child = spawn(join(root, "node_modules/.bin/tsx"), [join(root, "test/harness/run-controller.ts")], {
+  // node itself, with tsx as a loader: the tsx CLI would run the controller in a child process
+  // of its own, which a SIGKILL of the CLI leaves running (so a "killed" controller went on).
+  const child = spawn(process.execPath, ["--import", "tsx", join(root, "test/harness/run-controller.ts")], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn", ...env },
     stdio: ["ignore", "pipe", "inherit"],

@@ -43,9 +43,12 @@ it("resumes after SIGKILL mid-release and converges on the latest revisions", as
   // Each round rolls new revisions of every stage and kills the controller part-way through.
   const read = () => K8s(StageSet).InNamespace(ns).Get("release");
   const seenAtKill: string[] = [];
-  for (const [round, delayMs] of [0, 60, 150, 250, 400, 600].entries()) {
+  for (const [round, delayMs] of [0, 200, 500, 900, 1400, 2000].entries()) {
     if (round > 0) latest = await publishAll(round);
+    // Kill once this controller has visibly made progress, plus a delay: mid-release.
+    const before = JSON.stringify((await read()).status?.stages);
     controller = await spawnController({ STAGESET_NAMESPACES: ns });
+    await eventually(read, ss => JSON.stringify(ss.status?.stages) !== before, { what: "progress before the kill", intervalMs: 20, timeoutMs: 20_000 });
     await new Promise(ok => setTimeout(ok, delayMs));
     await controller.kill("SIGKILL");
     const ss = await read();
