@@ -64,6 +64,36 @@ describe("actions", () => {
     expect(jobs.items.filter(j => j.metadata?.labels?.["stageset.dev/action"] === "migrate" && !j.metadata?.deletionTimestamp)).toEqual([]);
   });
 
+  it("applies, patches, waits on and deletes objects outside the inventory", async () => {
+    const extra = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "verbs-extra" }, data: { from: "action" } };
+    const target = { apiVersion: "v1", kind: "ConfigMap", name: "verbs-extra" };
+    await release("verbs", [
+      {
+        name: "a",
+        actions: {
+          pre: [{ name: "seed", apply: { manifests: [extra] } }],
+          post: [
+            { name: "label", patch: { target, type: "merge", patch: { metadata: { labels: { patched: "yes" } } } } },
+            { name: "until-labelled", wait: { until: { ...target, expr: "has(metadata.labels) && metadata.labels.patched == 'yes'" } }, timeout: "30s" },
+          ],
+        },
+      },
+      { name: "b", actions: { pre: [{ name: "drop", delete: { target } }], post: [{ name: "drop-again", delete: { target } }] } },
+    ]);
+    const done = await eventually(() => read("verbs"), ready, { what: "release Ready", timeoutMs: 60_000 });
+    expect(["seed", "label", "until-labelled", "drop", "drop-again"].map(n => ledger(done, n)?.phase)).toEqual(Array(5).fill("Succeeded"));
+    expect(ledger(done, "drop-again")?.message).toMatch(/already gone/);
+    expect(await configMapIn(env.ns, "verbs-extra")).toBeUndefined();
+  });
+
+  it("fails a stage whose Job fails, with the Job's reason, and applies nothing", async () => {
+    const job = { template: { spec: { backoffLimit: 0, activeDeadlineSeconds: 1, template: { spec: { restartPolicy: "Never", containers: [{ name: "m", image: "registry.invalid/never:1" }] } } } } };
+    await release("jobfail", [{ name: "app", actions: { pre: [{ name: "migrate", job }] } }]);
+    const ss = await eventually(() => read("jobfail"), s => readyCondition(s)?.reason === "ActionFailed", { what: "ActionFailed", timeoutMs: 60_000 });
+    expect(readyCondition(ss)?.message).toMatch(/pre action migrate failed after 1 attempt\(s\): Job \S+ failed: .*DeadlineExceeded/);
+    expect(await configMapIn(env.ns, "jobfail-app")).toBeUndefined();
+  });
+
   it("holds the next stage until a post http smoke test passes, retrying it with backoff", async () => {
     await release("smk", [{ name: "db", actions: { post: [{ name: "smoke", http: { method: "GET", url: smoke("/flaky-1/smk") }, retries: 2 }] } }, { name: "app" }]);
     const done = await eventually(() => read("smk"), ready, { what: "release Ready", timeoutMs: 60_000 });
