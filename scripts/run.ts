@@ -1,10 +1,12 @@
 // The run command (npm start): with no cluster configured, start the embedded local
-// control plane; install the CRDs; run the controller locally with `pepr dev` against it;
-// print the kubeconfig path. Ctrl-C stops everything it started.
+// control plane, install the CRDs, run the controller locally with `pepr dev` against it,
+// and roll out the demo release (scripts/demo.ts) live. With KUBECONFIG set, run the
+// controller against that cluster instead (no demo). Ctrl-C stops everything it started.
 import { spawn, type ChildProcess } from "node:child_process";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { harnessBinDir, kubectl, startControlPlane, type ControlPlane } from "../test/harness/control-plane";
+import { startDemo, type Demo } from "./demo";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const say = (line: string) => process.stdout.write(`[stageset] ${line}\n`);
@@ -35,8 +37,14 @@ async function main(): Promise<void> {
   });
 
   say(`ready. In another shell:\n\n    export KUBECONFIG=${kubeconfig}\n    ${binDir}/kubectl get stagesets -A\n    curl -i http://${gate}/gate/<namespace>/<stageset>/<stage>\n    curl -s http://${metrics}/metrics | grep stageset_\n`);
+  let demo: Demo | undefined;
+  if (plane && process.env.STAGESET_DEMO !== "0") {
+    process.env.KUBECONFIG = kubeconfig;
+    demo = await startDemo(root, `http://${gate}`, say);
+  }
   await untilStopped(controller);
   say("stopping");
+  await demo?.stop();
   stopGroup(controller);
   await plane?.stop();
 }

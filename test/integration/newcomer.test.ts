@@ -1,0 +1,56 @@
+// A newcomer's first five minutes, scripted: a fresh clone, the README's run command with no
+// cluster configured, and the demo release rolling out on the embedded control plane until
+// the gate answers 200 for all three stages; then Ctrl-C stops everything it started.
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, expect, it } from "vitest";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const dir = mkdtempSync(join(tmpdir(), "stageset-newcomer-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const freePort = () =>
+  new Promise<number>(ok => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => ok(port));
+    });
+  });
+
+/** Processes still in the run command's process group. */
+const survivors = (pgid: number) =>
+  execFileSync("ps", ["-eo", "pgid=,pid=,args="], { encoding: "utf8" })
+    .split("\n")
+    .filter(l => l.trim().split(/\s+/)[0] === String(pgid));
+
+it("fresh clone, npm start: the demo's three stages go Ready and the gate answers 200 for each, within 2 minutes", async () => {
+  execFileSync("git", ["clone", "--quiet", root, join(dir, "stageset")]);
+  const clone = join(dir, "stageset");
+  const env: NodeJS.ProcessEnv = { ...process.env, STAGESET_GATE_ADDRESS: `127.0.0.1:${await freePort()}`, STAGESET_METRICS_ADDRESS: `127.0.0.1:${await freePort()}` };
+  delete env.KUBECONFIG; // no cluster configured: the embedded control plane
+  const started = Date.now();
+  const run = spawn("npm", ["start"], { cwd: clone, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  run.stdout!.on("data", d => (out += d));
+  run.stderr!.on("data", d => (out += d));
+  const exited = new Promise<number | null>(ok => run.once("exit", code => ok(code)));
+  const deadline = started + 120_000;
+  while (!out.includes("all three stages Ready") && Date.now() < deadline && run.exitCode === null) await new Promise(ok => setTimeout(ok, 250));
+  const seconds = (Date.now() - started) / 1000;
+  console.log(`newcomer: npm install + control plane + pepr dev + demo Ready in ${seconds.toFixed(1)}s`);
+  expect(out, "the run command's output").toContain("all three stages Ready");
+  for (const stage of ["crds", "config", "app"]) expect(out).toContain(`gate GET /gate/stageset-demo/demo/${stage} -> 200 ready`);
+  // Live progress, stage by stage.
+  expect(out).toMatch(/demo: stage app +Pending/);
+  expect(out).toMatch(/demo: stage app +Ready/);
+
+  process.kill(-run.pid!, "SIGINT"); // Ctrl-C in the terminal signals the whole group
+  await Promise.race([exited, new Promise(ok => setTimeout(ok, 30_000))]);
+  await new Promise(ok => setTimeout(ok, 2000));
+  expect(survivors(run.pid!), `processes left after Ctrl-C:\n${out.slice(-2000)}`).toEqual([]);
+  expect(out).toContain("stopping");
+}, 240_000);
