@@ -32,9 +32,9 @@ const manifestExtensions = [".yaml", ".yml", ".json"];
  * apply nothing and prune nothing. For the same reason an empty set is an error, because
  * applying an empty stage would prune everything it owns.
  */
-export function parseManifests(files: ArchiveFiles, path = "./"): ParsedObject[] {
+export function parseManifests(files: ArchiveFiles, path = "./", allowFile = false): ParsedObject[] {
   const dir = stageDirectory(path);
-  const manifests = filesUnder(files, dir, path).filter(([name]) => manifestExtensions.some(ext => name.endsWith(ext)));
+  const manifests = filesUnder(files, dir, path, allowFile).filter(([name]) => manifestExtensions.some(ext => name.endsWith(ext)));
   if (manifests.length === 0) throw new StagePathError(path, "no manifests (.yaml, .yml or .json files) under this path in the artifact");
   const objects: ParsedObject[] = [];
   for (const [file, content] of manifests) {

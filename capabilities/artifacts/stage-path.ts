@@ -27,9 +27,14 @@ export function stageDirectory(path: string | undefined): string {
   return segments.join("/");
 }
 
-/** The files under `dir` (recursively), sorted by path; throws when `dir` is not a directory. */
-export function filesUnder(files: ArchiveFiles, dir: string, path: string): [string, Buffer][] {
-  if (dir !== "" && files.has(dir)) throw new StagePathError(path, "is a file in the artifact, not a directory");
+/**
+ * The files under `dir` (recursively), sorted by path. A stage's path must be a directory;
+ * an action's (`allowFile`) may also name one file.
+ */
+export function filesUnder(files: ArchiveFiles, dir: string, path: string, allowFile = false): [string, Buffer][] {
+  const file = dir === "" ? undefined : files.get(dir);
+  if (file && allowFile) return [[dir, file]];
+  if (file) throw new StagePathError(path, "is a file in the artifact, not a directory");
   const prefix = dir === "" ? "" : `${dir}/`;
   const under = [...files].filter(([name]) => name.startsWith(prefix));
   if (dir !== "" && under.length === 0) throw new StagePathError(path, "no such directory in the artifact");

@@ -87,7 +87,7 @@ function verbContext(run: Run, stage: string, action: Action, rec: ActionRecord)
     now: run.deps.now(),
     timeoutMs: (action.timeout && parseDuration(action.timeout)) || defaultTimeoutMs,
     labels: { [OwnerLabel.stageSet]: run.key.name, [OwnerLabel.stage]: stage, "stageset.dev/action": action.name },
-    artifactObjects: async (path: string) => (await run.deps.artifacts.objects(pinnedArtifact(run, stage), path, stage)).map(p => p.object as KubeObject),
+    artifactObjects: async (path: string) => (await run.deps.artifacts.objects(pinnedArtifact(run, stage), path, stage, true)).map(p => p.object as KubeObject),
     allowlist: run.deps.actionAllowlist ?? [],
     lookup: run.deps.lookup,
   };

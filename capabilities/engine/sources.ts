@@ -55,12 +55,12 @@ export class ArtifactCache {
   ) {}
 
   /** The stage's objects from the pinned artifact; throws typed errors, never a partial set. */
-  async objects(artifact: Artifact, path: string | undefined, stage: string): Promise<ParsedObject[]> {
+  async objects(artifact: Artifact, path: string | undefined, stage: string, allowFile = false): Promise<ParsedObject[]> {
     const files = await this.get(artifact).catch(err => {
       throw prefixed(err, `stage ${stage}: artifact ${artifact.revision}`);
     });
     try {
-      return parseManifests(files, path);
+      return parseManifests(files, path, allowFile);
     } catch (err) {
       throw prefixed(err, `stage ${stage}: artifact ${artifact.revision}`);
     }

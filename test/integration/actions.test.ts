@@ -17,12 +17,15 @@ const env = useEngineSuite("actions", { actionAllowlist: ["smoke.test"], lookup 
 let server: Server;
 let port = 0;
 const hits = new Map<string, number>();
+const received = new Map<string, { authorization?: string; body: string }>();
 const flaky = new Map<string, number>();
 beforeAll(async () => {
   server = createServer((req, res) => {
     const path = req.url ?? "";
     hits.set(path, (hits.get(path) ?? 0) + 1);
-    req.resume();
+    let body = "";
+    req.on("data", d => (body += d));
+    req.on("end", () => received.set(path, { authorization: req.headers.authorization, body }));
     if (path.startsWith("/redirect")) return void res.writeHead(302, { location: `http://127.0.0.1:${port}/inside` }).end();
     // /flaky-N fails its first N requests, then answers 200.
     const m = /^\/flaky-(\d+)/.exec(path);
@@ -84,6 +87,36 @@ describe("actions", () => {
     expect(["seed", "label", "until-labelled", "drop", "drop-again"].map(n => ledger(done, n)?.phase)).toEqual(Array(5).fill("Succeeded"));
     expect(ledger(done, "drop-again")?.message).toMatch(/already gone/);
     expect(await configMapIn(env.ns, "verbs-extra")).toBeUndefined();
+  });
+
+  it("sends headers and a body from Secrets, and runs a Job from the stage's artifact", async () => {
+    await K8s(kind.Secret).Apply({ metadata: { name: "hook", namespace: env.ns }, stringData: { token: "t0ken", body: '{"deploy":"shop"}' } });
+    await env.artifacts.publish({ namespace: env.ns, name: "sec-app" }, {
+      files: {
+        "app.yaml": cm("sec-app"),
+        "jobs/migrate.yaml": "apiVersion: batch/v1\nkind: Job\nmetadata: { name: ignored }\nspec:\n  backoffLimit: 0\n  template: { spec: { restartPolicy: Never, containers: [{ name: m, image: registry.invalid/m:1 }] } }\n",
+      },
+    });
+    const secretRef = (key: string) => ({ secretKeyRef: { name: "hook", key } });
+    await K8s(StageSet).Apply({
+      metadata: { name: "sec", namespace: env.ns },
+      spec: {
+        stages: [
+          {
+            name: "app",
+            sourceRef: { name: "sec-app" },
+            path: ".",
+            actions: {
+              pre: [{ name: "migrate", job: { path: "jobs/migrate.yaml" } }],
+              post: [{ name: "notify", http: { method: "POST", url: smoke("/notify/sec"), headers: [{ name: "Authorization", valueFrom: secretRef("token") }], bodyFrom: secretRef("body") } }],
+            },
+          },
+        ],
+      },
+    });
+    const done = await eventually(() => read("sec"), ready, { what: "release Ready", timeoutMs: 60_000 });
+    expect(ledger(done, "migrate")?.message).toMatch(/^Job .* completed$/);
+    expect(received.get("/notify/sec")).toEqual({ authorization: "t0ken", body: '{"deploy":"shop"}' });
   });
 
   it("fails a stage whose Job fails, with the Job's reason, and applies nothing", async () => {
