@@ -40,6 +40,10 @@ describe("npm run build", () => {
     const gate = objects.find(o => o.metadata.name === "stageset-controller-gate")!;
     expect(gate.metadata.namespace).toBe("pepr-system");
     expect(gate.spec?.ports).toEqual([expect.objectContaining({ port: 8082, targetPort: 8082 })]);
+    // Explicit RBAC: the controller's own rules, and the aggregated role for release objects.
+    const role = objects.find(o => o.kind === "ClusterRole" && o.metadata.name === "pepr-stageset-controller") as unknown as { rules: { resources: string[]; verbs: string[] }[] };
+    expect(role.rules).toEqual(expect.arrayContaining([expect.objectContaining({ resources: ["stagesets/status"], verbs: ["get", "patch", "update"] })]));
+    expect(names(objects)).toEqual(expect.arrayContaining(["ClusterRole/stageset-controller-releases", "ClusterRoleBinding/stageset-controller-releases", "ClusterRole/stageset-controller-releases-common"]));
     // The Service must select the watcher pod Pepr generates.
     const watcher = objects.find(o => o.metadata.name === "pepr-stageset-controller-watcher" && o.kind === "Deployment") as unknown as { spec: { template: { metadata: { labels: Record<string, string> } } } };
     expect(watcher.spec.template.metadata.labels).toMatchObject(gate.spec!.selector!);
@@ -47,9 +51,10 @@ describe("npm run build", () => {
 
   it("puts the same in the Helm chart, behind values that default on", () => {
     expect(readdirSync(join(chart, "crds"))).toContain("stageset.dev_stagesets.yaml");
-    expect(readdirSync(join(chart, "templates"))).toEqual(expect.arrayContaining(["stageset-gate-service.yaml", "stageset-metrics-service.yaml", "stageset-network-policy.yaml"]));
+    expect(readdirSync(join(chart, "templates"))).toEqual(expect.arrayContaining(["stageset-gate-service.yaml", "stageset-metrics-service.yaml", "stageset-network-policy.yaml", "stageset-release-rbac.yaml", "cluster-role.yaml"]));
     const values = parse(readFileSync(join(chart, "values.yaml"), "utf8"));
-    expect(values).toMatchObject({ gate: { enabled: true, port: 8082 }, metrics: { enabled: true, port: 8080 }, networkPolicy: { enabled: true } });
+    expect(values).toMatchObject({ gate: { enabled: true, port: 8082 }, metrics: { enabled: true, port: 8080 }, networkPolicy: { enabled: true }, releaseRBAC: { enabled: true } });
+    expect(values.rbac).toEqual(expect.arrayContaining([expect.objectContaining({ resources: ["stagesets/status"] })]));
     expect(values.watcher).toBeDefined(); // Pepr's own values are kept
     const off = { ...values, gate: { ...values.gate, enabled: false } };
     expect(renderTemplate(readFileSync(join(chart, "templates/stageset-gate-service.yaml"), "utf8"), off).trim()).toBe("");
@@ -60,7 +65,7 @@ describe("npm run build", () => {
     expect(existsSync(manifest)).toBe(true);
     expect(dryRun(manifest)).toMatch(/service\/stageset-controller-gate serverside-applied \(server dry run\)/);
     const values = parse(readFileSync(join(chart, "values.yaml"), "utf8"));
-    for (const t of ["stageset-gate-service.yaml", "stageset-metrics-service.yaml", "stageset-network-policy.yaml"]) {
+    for (const t of ["stageset-gate-service.yaml", "stageset-metrics-service.yaml", "stageset-network-policy.yaml", "stageset-release-rbac.yaml"]) {
       expect(dryRun("-", renderTemplate(readFileSync(join(chart, "templates", t), "utf8"), values, t))).toMatch(/serverside-applied \(server dry run\)/);
     }
   });

@@ -1,0 +1,78 @@
+// Least privilege, proven: the controller runs as the ServiceAccount the install creates,
+// with exactly the rules the build ships (package.json pepr.rbac for the controller itself,
+// deploy/chart's aggregated release role for the objects of releases), and rolls out the
+// demo release. A kind the release role does not cover is refused until a ClusterRole
+// labelled stageset.dev/aggregate-to-releases grants it.
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { K8s, kind } from "pepr";
+import { parse, stringify } from "yaml";
+import { afterAll, beforeAll, expect, inject, it } from "vitest";
+import { StageSet } from "../../capabilities/api";
+import cfg from "../../package.json";
+import { renderTemplate } from "../../scripts/chart-templates";
+import { startArtifactServer, type ArtifactServer } from "../harness/artifact-server";
+import { createTestNamespace, deleteTestNamespace, eventually } from "../harness/cluster";
+import { kubectl } from "../harness/control-plane";
+import { spawnController, type ControllerProcess } from "../harness/controller-process";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const sa = { name: "pepr-stageset-controller", namespace: "pepr-system" };
+const admin = (args: string[], input?: string) => kubectl(inject("harnessBinDir"), inject("kubeconfig"), args, input);
+let ns: string;
+let artifacts: ArtifactServer;
+let controller: ControllerProcess | undefined;
+
+beforeAll(async () => {
+  ns = await createTestNamespace("rbac");
+  artifacts = await startArtifactServer();
+  await K8s(kind.Namespace).Apply({ metadata: { name: sa.namespace } });
+  await K8s(kind.ServiceAccount).Apply({ metadata: sa });
+  // The controller's own ClusterRole as Pepr generates it from package.json (plus the rights Pepr adds for its store).
+  const own = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: "stageset-rbac-test-controller" }, rules: cfg.pepr.rbac };
+  const binding = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", metadata: { name: "stageset-rbac-test-controller" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: own.metadata.name }, subjects: [{ kind: "ServiceAccount", ...sa }] };
+  const values = parse(readFileSync(join(root, "deploy/chart/values.yaml"), "utf8"));
+  const releaseRBAC = renderTemplate(readFileSync(join(root, "deploy/chart/templates/stageset-release-rbac.yaml"), "utf8"), values);
+  admin(["apply", "--server-side", "-f", "-"], [stringify(own), stringify(binding), releaseRBAC].join("\n---\n"));
+});
+
+afterAll(async () => {
+  await controller?.kill();
+  await artifacts?.stop();
+  admin(["delete", "--ignore-not-found", "clusterrole,clusterrolebinding", "stageset-rbac-test-controller", "stageset-rbac-test-greetings"]);
+  if (ns) await deleteTestNamespace(ns);
+});
+
+/** A kubeconfig that authenticates as the ServiceAccount (a TokenRequest token). */
+function serviceAccountKubeconfig(): string {
+  const token = admin(["create", "token", sa.name, "-n", sa.namespace, "--duration=1h"]).trim();
+  const config = parse(readFileSync(inject("kubeconfig"), "utf8"));
+  config.users = [{ name: "controller", user: { token } }];
+  config.contexts[0].context.user = "controller";
+  const file = join(mkdtempSync(join(tmpdir(), "stageset-rbac-")), "controller.kubeconfig");
+  writeFileSync(file, stringify(config), { mode: 0o600 });
+  return file;
+}
+
+it("rolls out the demo release as the controller's ServiceAccount, a custom kind once a release role is aggregated", async () => {
+  for (const stage of ["crds", "config", "app"]) {
+    const dir = join(root, "examples/demo", stage);
+    await artifacts.publish({ namespace: ns, name: `demo-${stage}` }, { files: Object.fromEntries(readdirSync(dir).map(f => [f, readFileSync(join(dir, f), "utf8")])) });
+  }
+  const demo = parse(readFileSync(join(root, "examples/demo/stageset.yaml"), "utf8"));
+  await K8s(StageSet).Apply({ ...demo, metadata: { ...demo.metadata, namespace: ns } });
+  controller = await spawnController({ KUBECONFIG: serviceAccountKubeconfig(), STAGESET_NAMESPACES: ns });
+  const read = () => K8s(StageSet).InNamespace(ns).Get("demo");
+
+  // The demo's Greeting kind is not among the kinds the release role grants by default.
+  const refused = await eventually(read, ss => ss.status?.stages?.find(s => s.name === "config")?.phase === "Failed", { what: "stage config refused", timeoutMs: 60_000 });
+  expect(refused.status?.stages?.find(s => s.name === "crds")?.phase).toBe("Ready");
+  expect(refused.status?.conditions?.find(c => c.type === "Ready")?.message).toMatch(/Greeting\/hello.*forbidden|forbidden.*greetings/i);
+
+  const greetings = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: "stageset-rbac-test-greetings", labels: { "stageset.dev/aggregate-to-releases": "true" } }, rules: [{ apiGroups: ["demo.stageset.dev"], resources: ["greetings"], verbs: ["get", "list", "watch", "create", "patch", "update", "delete"] }] };
+  admin(["apply", "--server-side", "-f", "-"], stringify(greetings));
+  const done = await eventually(read, ss => ss.status?.conditions?.some(c => c.type === "Ready" && c.status === "True") === true, { what: "demo Ready as the ServiceAccount", timeoutMs: 90_000 });
+  expect(done.status?.stages?.map(s => [s.name, s.phase])).toEqual([["crds", "Ready"], ["config", "Ready"], ["app", "Ready"]]);
+});
