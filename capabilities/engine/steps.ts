@@ -23,11 +23,17 @@ export function stageObjects(run: Run, stage: string): Promise<KubeObject[]> {
 }
 
 export function compileStageExprs(run: Run): void {
-  for (const stage of run.stages) {
+  run.stages.forEach((stage, i) => {
     const exprs = stage.readyChecks?.exprs;
     run.stage = stage.name;
-    run.exprs.set(stage.name, exprs && exprs.length > 0 ? compileExprs(exprs) : undefined);
-  }
+    try {
+      run.exprs.set(stage.name, exprs && exprs.length > 0 ? compileExprs(exprs) : undefined);
+    } catch (err) {
+      // Name the stage and the full field path, as the admission check does.
+      if (err instanceof StageSetError) throw new StageSetError(err.reason, `stage ${stage.name}: spec.stages[${i}].${err.message}`, err.terminal, { cause: err });
+      throw err;
+    }
+  });
   run.stage = undefined;
 }
 
@@ -132,7 +138,7 @@ export async function waitStep(run: Run, stage: string): Promise<Outcome | undef
 
 async function markStageReady(run: Run, stage: string, revision: string, total: number): Promise<void> {
   const st = run.status.stages!.find(s => s.name === stage)!;
-  setStage(run, { ...st, phase: "Ready", appliedRevision: revision, message: `${total} objects Ready` });
+  setStage(run, { ...st, phase: "Ready", appliedRevision: revision, message: `${total} ${total === 1 ? "object" : "objects"} Ready` });
   if (st.lastAppliedTime) run.deps.metrics.stageReady((run.deps.now() - Date.parse(st.lastAppliedTime)) / 1000);
   await save(run);
   run.deps.log.info({ namespace: run.key.namespace, stageset: run.key.name, stage, revision }, "stage ready");

@@ -40,7 +40,7 @@ describe("a CEL ready check that does not compile", () => {
     const stalled = await eventually(() => read(ss), s => conditionOf(s, "Stalled")?.status === "True", { what: "Stalled=True" });
     const generation = stalled.metadata?.generation;
     expect(conditionOf(stalled, "Stalled")).toMatchObject({ reason: "InvalidCELExpression", observedGeneration: generation });
-    expect(conditionOf(stalled, "Ready")).toMatchObject({ status: "False", reason: "InvalidCELExpression", message: expect.stringMatching(/readyChecks\.exprs\[0\] \(v1 ConfigMap\) current: does not parse/) });
+    expect(conditionOf(stalled, "Ready")).toMatchObject({ status: "False", reason: "InvalidCELExpression", message: expect.stringMatching(/^stage two: spec\.stages\[1\]\.readyChecks\.exprs\[0\] \(v1 ConfigMap\) current: does not parse/) });
     expect(conditionOf(stalled, "Reconciling")).toBeUndefined();
     expect(stalled.status?.observedGeneration).toBe(generation);
     // Stalled is terminal: no retry applies anything later either.
