@@ -1,6 +1,7 @@
 // Wiring only: which events reach the engine. No logic and no I/O at import time: the
 // engine is created on the first event, which only the watcher (or dev mode) receives.
 import { Capability, Log } from "pepr";
+import { describeProblems, validateStageSet, withActionDefaults } from "./admission";
 import { ExternalArtifact, StageSet } from "./api";
 import { Controller } from "./engine";
 import { serve } from "./gate";
@@ -13,6 +14,19 @@ export const StageSets = new Capability({
 const { When } = StageSets;
 let controller: Controller | undefined;
 const engine = () => (controller ??= new Controller());
+
+// Admission: fill the defaults the schema cannot, then reject a spec the engine could not act
+// on, naming every field (the engine checks again and stalls with InvalidSpec).
+When(StageSet)
+  .IsCreatedOrUpdated()
+  .Mutate(req => {
+    const stages = withActionDefaults(req.Raw);
+    if (stages) req.Merge({ spec: { stages } });
+  })
+  .Validate(req => {
+    const problems = validateStageSet(req.Raw);
+    return problems.length === 0 ? req.Approve() : req.Deny(`invalid StageSet: ${describeProblems(problems)}`, 422);
+  });
 
 // Every StageSet event only enqueues its key; the engine reads the object fresh and ignores
 // events that change nothing it acts on (such as its own status writes).

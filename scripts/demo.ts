@@ -28,7 +28,16 @@ export async function startDemo(root: string, gateURL: string, say: (line: strin
   }
   const stageSet = readFileSync(join(root, "examples/demo/stageset.yaml"), "utf8");
   const { parse } = await import("yaml");
-  await client.apply(`/apis/stageset.dev/v1alpha1/namespaces/${demoNamespace}/stagesets/demo`, parse(stageSet));
+  // The admission webhook is registered by pepr dev before its server answers: retry a while.
+  for (let tries = 0; ; tries++) {
+    try {
+      await client.apply(`/apis/stageset.dev/v1alpha1/namespaces/${demoNamespace}/stagesets/demo`, parse(stageSet));
+      break;
+    } catch (err) {
+      if (tries >= 120) throw err;
+      await new Promise(ok => setTimeout(ok, 500));
+    }
+  }
   say(`demo: StageSet ${demoNamespace}/demo applied (stages ${stages.join(", ")}); following its progress`);
   let stopped = false;
   const follow = watchProgress(client, gateURL, say, () => stopped);

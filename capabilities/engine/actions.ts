@@ -3,7 +3,7 @@
 // starts and again when it ends, so a requeue or a restart never repeats a finished action
 // for the same pinned revision. An http request cut off by a crash is sent again (with the
 // same Idempotency-Key); a Job is found again by its name and adopted.
-import { findRecord, formatSpecError, runVerb, validateActions, withRecord, type Action, type Hook, type StageActions } from "../actions";
+import { findRecord, runVerb, withRecord, type Action, type Hook, type StageActions } from "../actions";
 import { parseDuration, Reason, StageSetError, type ActionRecord } from "../api";
 import { OwnerLabel, type KubeObject } from "../apply";
 import type { Outcome } from "./queue";
@@ -11,15 +11,6 @@ import { nowISO, pinnedArtifact, save, setStage, stageSpec, type Run } from "./r
 
 const defaultTimeoutMs = 5 * 60_000;
 const stageActions = (run: Run, stage: string) => stageSpec(run, stage).actions as StageActions | undefined;
-
-/** The admission webhook's checks, again: a spec that slipped past it is Stalled with InvalidSpec. */
-export function validateStageActions(run: Run): void {
-  const problems = run.stages.flatMap((s, i) => validateActions(s.name, s.actions, `spec.stages[${i}].actions`));
-  if (problems.length > 0) {
-    run.stage = problems[0]!.stage;
-    throw new StageSetError(Reason.InvalidSpec, problems.map(formatSpecError).join("; "), true);
-  }
-}
 
 /** Names of each stage's pre and post actions, for the plan. */
 export function hooksOf(run: Run): Record<string, { pre: string[]; post: string[] }> {

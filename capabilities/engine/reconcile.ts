@@ -11,7 +11,8 @@ import { logFields, newRun, nowISO, save, setStage, type EngineDeps, type Run } 
 import { resolveSources } from "./sources";
 import { readStageSet, stageSetPath, type StageSetKey } from "./status";
 import { applyStep, compileStageExprs, startRun, waitStep } from "./steps";
-import { actionStep, hooksOf, runOnFailure, validateStageActions } from "./actions";
+import { actionStep, hooksOf, runOnFailure } from "./actions";
+import { describeProblems, validateStageSet } from "../admission";
 import { durationOr } from "../api";
 
 /** Failures of the stage itself (not of the controller or the input), which call onFailure actions. */
@@ -28,7 +29,7 @@ export async function reconcile(deps: EngineDeps, key: StageSetKey): Promise<Out
     await ensureFinalizer(deps, key, ss);
     if (ss.spec?.suspend) return { kind: "stalled" };
     compileStageExprs(run);
-    validateStageActions(run);
+    validateSpec(run);
     run.sources = await resolveSources(deps.client, deps.discovery, key.namespace, run.stages);
     return await drive(run);
   } catch (err) {
@@ -68,6 +69,15 @@ async function drive(run: Run): Promise<Outcome> {
     }
   }
   throw new Error("reconcile made no progress within its step bound");
+}
+
+/** The admission webhook's checks, again: a spec that slipped past it stalls with InvalidSpec. */
+function validateSpec(run: Run): void {
+  const problems = validateStageSet(run.ss);
+  if (problems.length === 0) return;
+  const stage = /^spec\.stages\[(\d+)\]/.exec(problems[0]!.path)?.[1];
+  run.stage = stage === undefined ? undefined : run.stageNames[Number(stage)];
+  throw new StageSetError(Reason.InvalidSpec, describeProblems(problems), true);
 }
 
 async function ensureFinalizer(deps: EngineDeps, key: StageSetKey, ss: StageSet): Promise<void> {

@@ -1,5 +1,5 @@
 // `npm run build` must finish (module top level is inert: no servers or timers outside the
-// watcher and dev mode), produce a watch-only module, and carry what Pepr does not generate
+// watcher and dev mode), produce the module (watcher and admission), and carry what Pepr does not generate
 // (the StageSet CRD, the gate and metrics Services, the NetworkPolicy) in both the YAML and
 // the Helm chart. Both apply cleanly to a real API server (server-side dry run).
 import { spawnSync } from "node:child_process";
@@ -33,10 +33,13 @@ describe("npm run build", () => {
     console.log(`npm run build took ${((Date.now() - started) / 1000).toFixed(1)}s`);
   }, 300_000);
 
-  it("writes a watch-only module with the CRD, the gate and metrics Services and the NetworkPolicy", () => {
+  it("writes the module (watcher, admission webhooks) with the CRD, the gate and metrics Services and the NetworkPolicy", () => {
     const objects = parseAllDocuments(readFileSync(manifest, "utf8")).map(d => d.toJS() as Obj);
     expect(names(objects)).toEqual(expect.arrayContaining(["CustomResourceDefinition/stagesets.stageset.dev", "Deployment/pepr-stageset-controller-watcher", "Service/stageset-controller-gate", "Service/stageset-controller-metrics", "NetworkPolicy/stageset-controller"]));
-    expect(names(objects).filter(n => n.includes("WebhookConfiguration"))).toEqual([]);
+    // Admission: StageSets are defaulted and validated at apply time, nothing else is intercepted.
+    const webhooks = objects.filter(o => o.kind.endsWith("WebhookConfiguration")) as unknown as { kind: string; webhooks: { rules: { apiGroups: string[]; resources: string[] }[] }[] }[];
+    expect(webhooks.map(w => w.kind).sort()).toEqual(["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"]);
+    for (const w of webhooks) expect(w.webhooks.flatMap(h => h.rules.map(r => `${r.apiGroups.join()}/${r.resources.join()}`))).toEqual(["stageset.dev/stagesets"]);
     const gate = objects.find(o => o.metadata.name === "stageset-controller-gate")!;
     expect(gate.metadata.namespace).toBe("pepr-system");
     expect(gate.spec?.ports).toEqual([expect.objectContaining({ port: 8082, targetPort: 8082 })]);

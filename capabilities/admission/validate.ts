@@ -1,0 +1,58 @@
+// Every problem in a StageSet's spec, each with its field path: what the admission webhook
+// rejects at `kubectl apply` time, and what reconcile stalls on (InvalidSpec) if one slipped
+// past the webhook (it was down, or the object predates it). Pure.
+import { formatSpecError, validateActions } from "../actions";
+import { parseDuration, StageSetError, type HealthExpr, type StageSet } from "../api";
+import { compileExprs } from "../health";
+
+export interface SpecProblem {
+  path: string;
+  message: string;
+}
+
+const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+export function validateStageSet(ss: StageSet): SpecProblem[] {
+  const spec = ss.spec;
+  const problems: SpecProblem[] = [];
+  if (!spec?.stages?.length) return [{ path: "spec.stages", message: "at least one stage is required" }];
+  for (const [field, value] of [["interval", spec.interval], ["retryInterval", spec.retryInterval], ["timeout", spec.timeout]] as const) problems.push(...duration(`spec.${field}`, value));
+  const seen = new Map<string, number>();
+  spec.stages.forEach((stage, i) => {
+    const at = `spec.stages[${i}]`;
+    if (!dnsLabel.test(stage.name ?? "") || stage.name.length > 63) problems.push({ path: `${at}.name`, message: `${JSON.stringify(stage.name ?? "")} is not a DNS label (lower-case letters, digits and '-', at most 63, starting and ending with a letter or digit)` });
+    const first = seen.get(stage.name);
+    if (first !== undefined) problems.push({ path: `${at}.name`, message: `"${stage.name}" is also the name of spec.stages[${first}]; stage names must be unique` });
+    else seen.set(stage.name, i);
+    problems.push(...duration(`${at}.timeout`, stage.timeout), ...duration(`${at}.readyChecks.timeout`, stage.readyChecks?.timeout));
+    problems.push(...celProblems(`${at}.readyChecks`, stage.readyChecks?.exprs));
+    problems.push(...validateActions(stage.name, stage.actions, `${at}.actions`).map(e => ({ path: e.path, message: formatSpecError(e).slice(e.path.length + 2) })));
+  });
+  return problems;
+}
+
+function duration(path: string, value: string | undefined): SpecProblem[] {
+  if (value === undefined) return [];
+  const ms = parseDuration(value);
+  if (ms === undefined) return [{ path, message: `${JSON.stringify(value)} is not a duration (like 90s, 10m or 1h30m)` }];
+  return ms > 0 ? [] : [{ path, message: `${JSON.stringify(value)} must be longer than zero` }];
+}
+
+/** Compiles the stage's CEL checks as the engine will: syntax, bool result, safe regexes. */
+function celProblems(path: string, exprs: HealthExpr[] | undefined): SpecProblem[] {
+  if (!exprs?.length) return [];
+  try {
+    compileExprs(exprs);
+    return [];
+  } catch (err) {
+    if (!(err instanceof StageSetError)) throw err;
+    // The message starts with `readyChecks.exprs[i] (...) field: `; its first line is enough here.
+    const [, rest = err.message] = /^readyChecks\.(.*)$/s.exec(err.message) ?? [];
+    return [{ path: `${path}.${rest.split(" ")[0]}`, message: rest.slice(rest.indexOf(" ") + 1).split("\n")[0]! }];
+  }
+}
+
+/** The admission answer: all problems on one line, each starting with its field path. */
+export function describeProblems(problems: SpecProblem[]): string {
+  return problems.map(p => `${p.path}: ${p.message}`).join("; ");
+}
