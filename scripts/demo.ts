@@ -4,6 +4,7 @@
 // manifests are the files under examples/demo/, which the tests apply too.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse } from "yaml";
 import { StageSet, type StageSetStatus } from "../capabilities/api";
 import { KubeClient } from "../capabilities/kube";
 import { startArtifactServer, type ArtifactServer } from "../test/harness/artifact-server";
@@ -12,42 +13,46 @@ export const demoNamespace = "stageset-demo";
 const stages = ["crds", "config", "app"] as const;
 
 export interface Demo {
-  artifacts: ArtifactServer;
   stop(): Promise<void>;
 }
 
-/** Publishes the three artifacts and applies the StageSet; progress is printed until all stages are Ready. */
-export async function startDemo(root: string, gateURL: string, say: (line: string) => void): Promise<Demo> {
+/**
+ * Publishes the three artifacts and applies the StageSet, then prints progress until every
+ * stage is Ready; in the background, so Ctrl-C can stop it at any point.
+ */
+export function startDemo(root: string, gateURL: string, say: (line: string) => void): Demo {
   const client = KubeClient.fromDefault();
-  const artifacts = await startArtifactServer();
-  await client.apply(`/api/v1/namespaces/${demoNamespace}`, { apiVersion: "v1", kind: "Namespace", metadata: { name: demoNamespace } });
-  for (const stage of stages) {
-    const dir = join(root, "examples/demo", stage);
-    const files = Object.fromEntries(readdirSync(dir).map(f => [f, readFileSync(join(dir, f), "utf8")]));
-    await artifacts.publish({ namespace: demoNamespace, name: `demo-${stage}` }, { files }, { label: "v1" });
-  }
-  const stageSet = readFileSync(join(root, "examples/demo/stageset.yaml"), "utf8");
-  const { parse } = await import("yaml");
-  // The admission webhook is registered by pepr dev before its server answers: retry a while.
-  for (let tries = 0; ; tries++) {
-    try {
-      await client.apply(`/apis/stageset.dev/v1alpha1/namespaces/${demoNamespace}/stagesets/demo`, parse(stageSet));
-      break;
-    } catch (err) {
-      if (tries >= 120) throw err;
-      await new Promise(ok => setTimeout(ok, 500));
-    }
-  }
-  say(`demo: StageSet ${demoNamespace}/demo applied (stages ${stages.join(", ")}); following its progress`);
   let stopped = false;
-  const follow = watchProgress(client, gateURL, say, () => stopped);
+  let artifacts: ArtifactServer | undefined;
+  const run = (async () => {
+    artifacts = await startArtifactServer();
+    await client.apply(`/api/v1/namespaces/${demoNamespace}`, { apiVersion: "v1", kind: "Namespace", metadata: { name: demoNamespace } });
+    for (const stage of stages) {
+      const dir = join(root, "examples/demo", stage);
+      const files = Object.fromEntries(readdirSync(dir).map(f => [f, readFileSync(join(dir, f), "utf8")]));
+      await artifacts.publish({ namespace: demoNamespace, name: `demo-${stage}` }, { files }, { label: "v1" });
+    }
+    // pepr dev registers the admission webhooks before its server answers: retry a while.
+    const stageSet = parse(readFileSync(join(root, "examples/demo/stageset.yaml"), "utf8"));
+    for (let tries = 0; !stopped; tries++) {
+      try {
+        await client.apply(`/apis/stageset.dev/v1alpha1/namespaces/${demoNamespace}/stagesets/demo`, stageSet);
+        break;
+      } catch (err) {
+        if (tries >= 240) throw err;
+        await new Promise(ok => setTimeout(ok, 500));
+      }
+    }
+    if (stopped) return;
+    say(`demo: StageSet ${demoNamespace}/demo applied (stages ${stages.join(", ")}); following its progress`);
+    await watchProgress(client, gateURL, say, () => stopped);
+  })().catch((err: unknown) => say(`demo failed: ${err instanceof Error ? err.message : String(err)}`));
   return {
-    artifacts,
     stop: async () => {
       stopped = true;
-      await follow.catch(() => undefined);
+      await run;
       client.close();
-      await artifacts.stop();
+      await artifacts?.stop();
     },
   };
 }

@@ -12,6 +12,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const say = (line: string) => process.stdout.write(`[stageset] ${line}\n`);
 
 async function main(): Promise<void> {
+  // Ctrl-C (or a dying parent) may come at any point, even while the plane starts.
+  const stopped = stopSignal();
   let plane: ControlPlane | undefined;
   let kubeconfig = process.env.KUBECONFIG;
   const binDir = harnessBinDir();
@@ -29,37 +31,41 @@ async function main(): Promise<void> {
   // On a workstation the gate and metrics listen on loopback only.
   const gate = process.env.STAGESET_GATE_ADDRESS ?? "127.0.0.1:8082";
   const metrics = process.env.STAGESET_METRICS_ADDRESS ?? "127.0.0.1:8080";
-  const controller = spawn("npx", ["pepr", "dev", "--yes", "--host", "127.0.0.1"], {
+  // pepr dev registers the admission webhooks at https://<host>:3000 with a certificate for
+  // that name as a DNS name: "localhost", since the API server refuses an IP without an IP SAN.
+  const controller = spawn("npx", ["pepr", "dev", "--yes", "--host", "localhost"], {
     cwd: root,
     env: { ...process.env, KUBECONFIG: kubeconfig, LOG_LEVEL: process.env.LOG_LEVEL ?? "info", STAGESET_GATE_ADDRESS: gate, STAGESET_METRICS_ADDRESS: metrics },
     stdio: "inherit",
     detached: true,
   });
+  const exited = new Promise<void>(done =>
+    controller.once("exit", code => {
+      say(`controller exited with code ${code}`);
+      done();
+    }),
+  );
 
   say(`ready. In another shell:\n\n    export KUBECONFIG=${kubeconfig}\n    ${binDir}/kubectl get stagesets -A\n    curl -i http://${gate}/gate/<namespace>/<stageset>/<stage>\n    curl -s http://${metrics}/metrics | grep stageset_\n`);
   let demo: Demo | undefined;
   if (plane && process.env.STAGESET_DEMO !== "0") {
     process.env.KUBECONFIG = kubeconfig;
-    demo = await startDemo(root, `http://${gate}`, say);
+    demo = startDemo(root, `http://${gate}`, say);
   }
-  await untilStopped(controller);
+  await Promise.race([stopped, exited]);
   say("stopping");
   await demo?.stop();
   stopGroup(controller);
   await plane?.stop();
 }
 
-function untilStopped(child: ChildProcess): Promise<void> {
+function stopSignal(): Promise<void> {
   return new Promise(done => {
     for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, () => done());
     // If whatever started us goes away without signalling (npm does not always forward
     // Ctrl-C), shut down rather than leave a control plane running.
     const parent = process.ppid;
     setInterval(() => process.ppid !== parent && done(), 1000).unref();
-    child.once("exit", code => {
-      say(`controller exited with code ${code}`);
-      done();
-    });
   });
 }
 
