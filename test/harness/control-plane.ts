@@ -67,12 +67,12 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const server = `https://127.0.0.1:${apiPort}`;
 
     launch("etcd", etcdArgs(dir, etcdPort!, etcdPeerPort!));
-    await waitFor(() => httpOk(`http://127.0.0.1:${etcdPort}/health`), "etcd /health", dir);
+    await waitFor(() => httpOk(`http://127.0.0.1:${etcdPort}/health`), "etcd /health", dir, procs);
     log(`etcd ready on ${etcdPort}`);
 
     launch("kube-apiserver", apiServerArgs(pki, etcdPort!, apiPort!));
     const ca = readFileSync(join(pki, "ca.crt"));
-    await waitFor(() => httpsOk(`${server}/readyz`, ca), "kube-apiserver /readyz", dir);
+    await waitFor(() => httpsOk(`${server}/readyz`, ca), "kube-apiserver /readyz", dir, procs);
     log(`kube-apiserver ready at ${server}`);
 
     const kubeconfig = join(dir, "admin.kubeconfig");
@@ -218,10 +218,13 @@ async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
-async function waitFor(probe: () => Promise<boolean>, what: string, dir: string): Promise<void> {
+/** Polls until ready; fails at once if a component already exited (Ctrl-C, a crash). */
+async function waitFor(probe: () => Promise<boolean>, what: string, dir: string, procs: ChildProcess[] = []): Promise<void> {
   const deadline = Date.now() + startTimeoutMs;
   while (Date.now() < deadline) {
     if (await probe()) return;
+    const dead = procs.find(p => p.exitCode !== null || p.signalCode !== null);
+    if (dead) throw new Error(`${dead.spawnfile.split("/").at(-1)} exited while waiting for ${what}; logs in ${dir}`);
     await new Promise(ok => setTimeout(ok, 100));
   }
   throw new Error(`timed out after ${startTimeoutMs / 1000}s waiting for ${what}; logs in ${dir}`);
