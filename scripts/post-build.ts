@@ -21,9 +21,12 @@ const templates = readdirSync(join(ours, "templates")).filter(f => f.endsWith(".
 const valuesText = readFileSync(join(ours, "values.yaml"), "utf8");
 const values = parse(valuesText) as Record<string, unknown>;
 
-// Plain YAML: CRDs first (kubectl applies in order), then Pepr's objects, then ours.
-const docs = [...crds.map(f => readFileSync(f, "utf8")), readFileSync(manifest, "utf8"), ...templates.map(t => renderTemplate(readFileSync(join(ours, "templates", t), "utf8"), values, t))];
-writeFileSync(manifest, docs.map(d => d.trim()).filter(Boolean).join("\n---\n") + "\n");
+// Plain YAML: CRDs first (kubectl applies in order), then Pepr's objects, then ours. The
+// extras alone, for `npx pepr deploy` (which applies only what Pepr generates).
+const extras = [...crds.map(f => readFileSync(f, "utf8")), ...templates.map(t => renderTemplate(readFileSync(join(ours, "templates", t), "utf8"), values, t))];
+const joined = (docs: string[]) => docs.map(d => d.trim()).filter(Boolean).join("\n---\n") + "\n";
+writeFileSync(manifest, joined([...extras.slice(0, crds.length), readFileSync(manifest, "utf8"), ...extras.slice(crds.length)]));
+writeFileSync(join(dist, "stageset-extras.yaml"), joined(extras));
 
 // Chart: CRDs in crds/ (Helm installs them before templates), our templates, our values.
 mkdirSync(join(chart, "crds"), { recursive: true });
@@ -32,4 +35,4 @@ for (const t of templates) copyFileSync(join(ours, "templates", t), join(chart, 
 const chartValues = join(chart, "values.yaml");
 writeFileSync(chartValues, `${readFileSync(chartValues, "utf8").trimEnd()}\n\n${valuesText}`);
 
-console.log(`added ${crds.length} CRD(s) and ${templates.length} template(s) to ${manifest.slice(root.length + 1)} and ${chart.slice(root.length + 1)}/`);
+console.log(`added ${crds.length} CRD(s) and ${templates.length} template(s) to ${manifest.slice(root.length + 1)} and ${chart.slice(root.length + 1)}/; the same alone in dist/stageset-extras.yaml`);

@@ -67,6 +67,10 @@ describe("npm run build", () => {
     await K8s(kind.Namespace).Apply({ metadata: { name: "pepr-system" } });
     expect(existsSync(manifest)).toBe(true);
     expect(dryRun(manifest)).toMatch(/service\/stageset-controller-gate serverside-applied \(server dry run\)/);
+    // What `npx pepr deploy` does not apply, alone: the CRD, the Services, the NetworkPolicy, the release RBAC.
+    const extras = join(root, "dist/stageset-extras.yaml");
+    expect(names(parseAllDocuments(readFileSync(extras, "utf8")).map(d => d.toJS() as Obj))).toEqual(expect.arrayContaining(["CustomResourceDefinition/stagesets.stageset.dev", "Service/stageset-controller-gate", "NetworkPolicy/stageset-controller", "ClusterRole/stageset-controller-releases"]));
+    expect(dryRun(extras)).toMatch(/serverside-applied \(server dry run\)/);
     const values = parse(readFileSync(join(chart, "values.yaml"), "utf8"));
     for (const t of ["stageset-gate-service.yaml", "stageset-metrics-service.yaml", "stageset-network-policy.yaml", "stageset-release-rbac.yaml"]) {
       expect(dryRun("-", renderTemplate(readFileSync(join(chart, "templates", t), "utf8"), values, t))).toMatch(/serverside-applied \(server dry run\)/);
