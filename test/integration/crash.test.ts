@@ -74,4 +74,4 @@ it("resumes after SIGKILL mid-release and converges on the latest revisions", as
   expect(Object.fromEntries(byStage)).toEqual({ one: 150, two: 150, four: 150 });
   const web = await K8s(kind.Deployment).InNamespace(ns).Get("web");
   expect(web.spec?.template.spec?.containers[0]?.image).toBe("registry.invalid/web:5");
-});
+}, 300_000); // a SIGKILL and a restart per round, slower when the suite runs in parallel
