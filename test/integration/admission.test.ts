@@ -90,11 +90,18 @@ describe("admission", () => {
     { name: "cel-regex", spec: { stages: [stage("a", cel("metadata.name.matches('^(a+)+$')"))] }, says: /spec\.stages\[0\]\.readyChecks\.exprs\[0\]: .*matches/ },
     { name: "no-verb", spec: { stages: [stage("a", { actions: { pre: [{ name: "x" }] } })] }, says: /spec\.stages\[0\]\.actions\.pre\[0\]/ },
     { name: "two-verbs", spec: { stages: [stage("a", { actions: { pre: [{ name: "x", wait: { duration: "1s" }, delete: { target: { apiVersion: "v1", kind: "ConfigMap", name: "c" } } }] } })] }, says: /spec\.stages\[0\]\.actions\.pre\[0\].*(wait|delete)/ },
+    // The CRD's schema refuses a malformed duration; a zero one reaches the webhook.
     { name: "bad-duration", spec: { stages: [stage("a", { timeout: "soon" })] }, says: /spec\.stages\[0\]\.timeout/ },
+    { name: "zero-duration", spec: { stages: [stage("a", { timeout: "0s" })] }, says: /admission webhook .*spec\.stages\[0\]\.timeout: "0s" must be longer than zero/ },
   ])("refuses $name, naming the field", async ({ name, spec, says }) => {
     const message = await refusal(name, spec);
     console.log(`admission ${name}: ${message}`);
     expect(message).toMatch(says);
+  });
+
+  it("refuses an update that breaks a valid StageSet, naming the field", async () => {
+    await apply("upd", { stages: [stage("a")] });
+    expect(await refusal("upd", { stages: [stage("a", cel("1 + 1"))] })).toMatch(/admission webhook .*spec\.stages\[0\]\.readyChecks\.exprs\[0\]: .*must evaluate to a bool/);
   });
 
   it("accepts a valid StageSet with the action defaults filled in", async () => {
