@@ -36,7 +36,10 @@ async function seed(client: KubeClient): Promise<void> {
       observedGeneration: gen,
       runGeneration: gen,
       lastAttemptedRevisions: Object.fromEntries(names.map((n, s) => [n, pins(s)])),
-      stages: names.map((name, s) => ((i + s) % 2 === 0 ? { name, phase: "Ready", attemptedRevision: pins(s), appliedRevision: pins(s) } : { name, phase: "Waiting", attemptedRevision: pins(s) })),
+      stages: names.map((name, s) => {
+        const attempted = { name, attemptedRevision: pins(s), attemptedDigest: `sha256:${s}` };
+        return (i + s) % 2 === 0 ? { ...attempted, phase: "Ready", appliedRevision: pins(s), appliedDigest: `sha256:${s}`, verifiedGeneration: gen } : { ...attempted, phase: "Waiting" };
+      }),
     };
     await client.jsonPatch(`${path}/status`, [{ op: "add", path: "/status", value: status }]);
   });

@@ -2,7 +2,7 @@
 // engine is created on the first event, which only the watcher (or dev mode) receives.
 import { Capability, Log } from "pepr";
 import { describeProblems, validateStageSet, withActionDefaults } from "./admission";
-import { ExternalArtifact, StageSet } from "./api";
+import { StageSet } from "./api";
 import { Controller } from "./engine";
 import { serve } from "./gate";
 
@@ -37,13 +37,9 @@ When(StageSet)
   .IsDeleted()
   .Reconcile(ss => engine().onStageSet(ss, true));
 
-// A new artifact revision wakes every StageSet that references it, in any namespace.
-When(ExternalArtifact)
-  .IsCreatedOrUpdated()
-  .Watch(ea => engine().onArtifact(ea));
-When(ExternalArtifact)
-  .IsDeleted()
-  .Watch(ea => engine().onArtifact(ea, true));
+// Sources (ExternalArtifacts, or any kind a sourceRef names) are not a Pepr binding: the
+// engine follows them with its own watch, which waits for a kind the API server does not
+// serve yet (Flux absent) instead of giving up and ending the process as Pepr's watch does.
 
 /** Watcher and dev mode only (pepr.ts decides): the gate and metrics listeners on the engine's view. */
 export async function startServers(): Promise<void> {

@@ -22,7 +22,11 @@ export function pendingActions(ledger: readonly ActionRecord[] | undefined, stag
   return names.filter(name => findRecord(ledger, { stage, hook, name, revision })?.phase !== "Succeeded");
 }
 
-/** Only records of the revisions pinned now: older ones can never matter again. */
-export function currentRecords(ledger: readonly ActionRecord[] | undefined, pins: Record<string, string>): ActionRecord[] {
-  return (ledger ?? []).filter(r => pins[r.stage] === r.revision);
+/**
+ * Only records of the revisions pinned now: older ones can never matter again. With
+ * `forgetFailed` (a spec change), failed records go too, so those actions run again; a
+ * Succeeded record stays, so nothing that succeeded runs twice for one revision.
+ */
+export function currentRecords(ledger: readonly ActionRecord[] | undefined, pins: Record<string, string>, forgetFailed = false): ActionRecord[] {
+  return (ledger ?? []).filter(r => pins[r.stage] === r.revision && !(forgetFailed && r.phase === "Failed"));
 }

@@ -4,4 +4,5 @@ export * from "./external-artifact";
 export * from "./reasons";
 export * from "./errors";
 export * from "./readiness";
+export * from "./source-ref";
 export * from "./durations";

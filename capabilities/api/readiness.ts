@@ -1,14 +1,42 @@
 // The one definition of "this stage is Ready" that the gate, the gauge and the tests share.
-import type { StageSetStatus } from "./stageset";
+// A stage is Ready iff all of:
+//   (a) the StageSet's current generation has been verified through this stage
+//       (status.stages[].verifiedGeneration == metadata.generation);
+//   (b) the stage's applied artifact (revision and digest) is the one its source publishes now;
+//   (c) every object of the stage is healthy now (followed live from watches);
+//   (d) the StageSet is not being deleted.
+// A run re-applying the same generation and artifact (a resync) breaks none of these, so it
+// never closes the gate while the objects stay healthy.
+import type { StageStatus } from "./stageset";
 
-/**
- * Ready means: the stage is Ready at the revision pinned for the current run, and the status
- * describes the current generation. A stage that was Ready at revision A while revision B
- * rolls out is not Ready, and neither is any stage right after a spec change.
- */
-export function isStageReady(status: StageSetStatus | undefined, generation: number | undefined, stage: string): boolean {
-  if (!status || generation === undefined || status.runGeneration !== generation || status.observedGeneration !== generation) return false;
-  const st = status.stages?.find(s => s.name === stage);
-  const pin = status.lastAttemptedRevisions?.[stage];
-  return st?.phase === "Ready" && pin !== undefined && st.appliedRevision === pin;
+export interface PublishedArtifact {
+  revision: string;
+  digest: string;
+}
+
+export interface ReadinessFacts {
+  generation: number | undefined;
+  deleting: boolean;
+  stage: StageStatus | undefined;
+  /**
+   * What the stage's source publishes now: an artifact, "none" (the source is gone or has no
+   * artifact), or undefined when the controller does not know yet (its watch of that source
+   * kind has not synced): then the stage's attempted artifact stands in (the pinned one, or a
+   * newer one that failed before it could be pinned).
+   */
+  published: PublishedArtifact | "none" | undefined;
+  /**
+   * Live health of the stage's objects, from watches; undefined when the controller does not
+   * follow this stage (yet): then the recorded phase stands in (Degraded and Failed are not healthy).
+   */
+  healthy: boolean | undefined;
+}
+
+export function isStageReady(f: ReadinessFacts): boolean {
+  const st = f.stage;
+  if (f.deleting || !st || f.generation === undefined) return false;
+  if (st.verifiedGeneration !== f.generation || !st.appliedRevision || !st.appliedDigest) return false;
+  const artifact = f.published ?? { revision: st.attemptedRevision, digest: st.attemptedDigest };
+  if (artifact === "none" || artifact.revision !== st.appliedRevision || artifact.digest !== st.appliedDigest) return false;
+  return f.healthy ?? (st.phase !== "Degraded" && st.phase !== "Failed");
 }

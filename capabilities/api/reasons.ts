@@ -19,6 +19,8 @@ export const Reason = {
   InvalidCELExpression: "InvalidCELExpression",
   /** The source object is missing or has no artifact yet. */
   SourceNotReady: "SourceNotReady",
+  /** The API server does not serve the source kind (Flux or its ExternalArtifact CRD not installed). */
+  SourceKindNotInstalled: "SourceKindNotInstalled",
   /** The artifact could not be downloaded (server down, HTTP error, size cap). */
   ArtifactFetchFailed: "ArtifactFetchFailed",
   /** The downloaded bytes do not match the published digest. */
@@ -37,6 +39,10 @@ export const Reason = {
   HealthCheckFailed: "HealthCheckFailed",
   /** Objects were not Ready within the stage's timeout. */
   HealthCheckTimeout: "HealthCheckTimeout",
+  /** Ready=False: a stage verified Ready has an object that is no longer healthy (followed live). */
+  HealthDegraded: "HealthDegraded",
+  /** Event: a degraded stage's objects are healthy again. */
+  HealthRecovered: "HealthRecovered",
   /** Objects that left a stage could not be deleted. */
   PruneFailed: "PruneFailed",
   /** Tearing a stage down (removal or deletion) failed. */

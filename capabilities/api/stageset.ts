@@ -62,13 +62,19 @@ export interface Condition {
   message: string;
 }
 
-export type StagePhase = "Pending" | "Applying" | "Waiting" | "Ready" | "Failed" | "Pruning" | "Deleting";
+export type StagePhase = "Pending" | "Applying" | "Waiting" | "Ready" | "Degraded" | "Failed" | "Pruning" | "Deleting";
 
 export interface StageStatus {
   name: string;
   phase: StagePhase;
+  /** The revision last tried: the pinned one, or a newer one that failed before it could be pinned. */
   attemptedRevision?: string;
+  attemptedDigest?: string;
+  /** The last revision applied and verified Ready (its objects stay while a newer one fails). */
   appliedRevision?: string;
+  appliedDigest?: string;
+  /** The StageSet generation under which the applied revision was last verified Ready. */
+  verifiedGeneration?: number;
   objects?: number;
   /** When this stage was last applied; a stage applied before runStartedAt is not part of the run. */
   lastAppliedTime?: string;

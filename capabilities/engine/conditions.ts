@@ -61,3 +61,9 @@ export function markFailed(c: Condition[] | undefined, reason: string, message: 
   list = removeCondition(list, ConditionType.Stalled);
   return setCondition(list, ConditionType.Reconciling, "True", "ProgressingWithRetry", message, gen, now);
 }
+
+/** A finished run whose result no longer holds (a verified stage degraded): not Ready, nothing in progress. */
+export function markNotReady(c: Condition[] | undefined, reason: string, message: string, gen: number | undefined, now: string): Condition[] {
+  const list = removeCondition(removeCondition(c, ConditionType.Reconciling), ConditionType.Stalled);
+  return setCondition(list, ConditionType.Ready, "False", reason, message, gen, now);
+}

@@ -1,16 +1,21 @@
 // The engine's front door. Watch events only enqueue keys: a StageSet when its generation,
-// deletion or reconcile request changes (not our own status writes), and every StageSet
-// that references an ExternalArtifact when that artifact's revision changes, in any
-// namespace. The queue then reconciles from a fresh read.
+// deletion or reconcile request changes (not our own status writes); every StageSet that
+// references a source when that source's artifact changes, in any namespace (the controller's
+// own source watch); and a StageSet whose followed stage turned unhealthy or healthy again.
+// The queue then reconciles from a fresh read.
 import { Log } from "pepr";
-import type { ExternalArtifact, StageSet } from "../api";
+import { resolveRef, sourceKey, type StageSet } from "../api";
+import { OwnerLabel } from "../apply";
 import { allowlistProblems, type Lookup } from "../actions";
 import { ReadinessView } from "../gate";
 import { Discovery, KubeClient } from "../kube";
 import { EngineMetrics, type ReconcileResult } from "../metrics";
 import { reconcile, requestedAtAnnotation } from "./reconcile";
 import type { EngineDeps } from "./run";
-import { ArtifactCache, sourceKey } from "./sources";
+import { ArtifactCache } from "./sources";
+import { SourceWatch } from "./source-watch";
+import { LiveHealth } from "./live-health";
+import { ApplySnapshots } from "./apply-snapshots";
 import { eventRecorder, keyString } from "./status";
 import { WorkQueue, type Outcome } from "./queue";
 import { durationOr } from "../api";
@@ -30,6 +35,7 @@ interface Seen {
   generation?: number;
   requestedAt?: string;
   deleting: boolean;
+  /** Source keys (Kind.group/namespace/name) of its stages. */
   sources: string[];
   retryMaxMs: number;
 }
@@ -37,20 +43,37 @@ interface Seen {
 export class Controller {
   readonly queue: WorkQueue;
   readonly deps: EngineDeps;
-  /** Every StageSet's stage readiness as last seen by the watch: what the gate answers from. */
-  readonly view = new ReadinessView();
-  readonly metrics = new EngineMetrics(this.view);
+  /** Every StageSet's stage readiness from the watches: what the gate and the gauge answer from. */
+  readonly view: ReadinessView;
+  readonly metrics: EngineMetrics;
+  readonly sources: SourceWatch;
+  readonly liveHealth: LiveHealth;
   private seen = new Map<string, Seen>();
-  private artifactRevisions = new Map<string, string | undefined>();
   private readonly namespaces?: Set<string>;
 
   constructor(opts: ControllerOptions = {}) {
-    this.namespaces = opts.namespaces ? new Set(opts.namespaces) : undefined;
+    const namespaces = opts.namespaces ?? namespacesFromEnv();
+    this.namespaces = namespaces ? new Set(namespaces) : undefined;
     const client = opts.client ?? KubeClient.fromDefault();
     const log = Log.child({ component: "engine" });
+    const discovery = new Discovery(client);
+    this.sources = new SourceWatch(client, discovery, {
+      changed: source => this.wakeReferrers(s => s === source),
+      kindReady: kind => this.wakeReferrers(s => s.startsWith(`${kind}/`)),
+    });
+    // Only objects of the StageSets this controller serves: all that carry our label, or those of its namespaces.
+    const selector = namespaces ? `${OwnerLabel.namespace} in (${namespaces.join(",")})` : OwnerLabel.stageSet;
+    this.liveHealth = new LiveHealth(client, selector, (namespace, name) => this.queue.add(keyString({ namespace, name })));
+    this.view = new ReadinessView({
+      published: source => this.sources.published(source),
+      healthy: (namespace, stageset, stage, verification) => this.liveHealth.healthy(namespace, stageset, stage, verification),
+    });
+    this.metrics = new EngineMetrics(this.view);
     this.deps = {
       client,
-      discovery: new Discovery(client),
+      discovery,
+      liveHealth: this.liveHealth,
+      applySnapshots: new ApplySnapshots(),
       artifacts: new ArtifactCache(this.metrics),
       events: eventRecorder(client, (msg, err) => log.debug({ err: String(err) }, msg)),
       log,
@@ -74,16 +97,19 @@ export class Controller {
     const key = keyString({ namespace: ss.metadata!.namespace!, name: ss.metadata!.name! });
     if (deleted) {
       this.view.remove(ss.metadata!.namespace!, ss.metadata!.name!);
+      this.liveHealth.unfollow(ss.metadata!.namespace!, ss.metadata!.name!);
       this.seen.delete(key);
       this.queue.add(key); // the fresh read finds it gone (or still finalizing) and settles it
       return;
     }
     this.view.update(ss);
+    const refs = (ss.spec?.stages ?? []).map(s => resolveRef(s.sourceRef ?? { name: "" }, ss.metadata!.namespace!));
+    for (const ref of refs) this.sources.follow(ref);
     const next: Seen = {
       generation: ss.metadata?.generation,
       requestedAt: ss.metadata?.annotations?.[requestedAtAnnotation],
       deleting: !!ss.metadata?.deletionTimestamp,
-      sources: (ss.spec?.stages ?? []).map(s => sourceKey(s, ss.metadata!.namespace!)),
+      sources: refs.map(sourceKey),
       retryMaxMs: durationOr(durationOr(10 * 60_000, ss.spec?.interval), ss.spec?.retryInterval),
     };
     const prev = this.seen.get(key);
@@ -91,13 +117,9 @@ export class Controller {
     if (!prev || prev.generation !== next.generation || prev.requestedAt !== next.requestedAt || prev.deleting !== next.deleting) this.queue.add(key);
   }
 
-  /** An ExternalArtifact changed: wake its referrers when its revision moved. */
-  onArtifact(ea: ExternalArtifact, deleted = false): void {
-    const source = `${ea.metadata!.namespace}/${ea.metadata!.name}`;
-    const revision = deleted ? undefined : ea.status?.artifact?.revision;
-    if (this.artifactRevisions.has(source) && this.artifactRevisions.get(source) === revision) return;
-    this.artifactRevisions.set(source, revision);
-    for (const [key, seen] of this.seen) if (seen.sources.includes(source)) this.queue.add(key);
+  /** A source's artifact moved (or its kind became served): wake the StageSets that reference it. */
+  private wakeReferrers(matches: (source: string) => boolean): void {
+    for (const [key, seen] of this.seen) if (seen.sources.some(matches)) this.queue.add(key);
   }
 
   private async reconcile(key: string): Promise<Outcome> {
@@ -113,6 +135,8 @@ export class Controller {
   }
 
   stop(): void {
+    this.sources.stop();
+    this.liveHealth.stop();
     this.queue.stop();
     this.deps.client.close();
   }
@@ -126,6 +150,12 @@ function actionAllowlistFromEnv(): string[] {
   const problems = allowlistProblems(list);
   if (problems.length > 0) throw new Error(`STAGESET_ACTION_ALLOWLIST: ${problems.join("; ")}`);
   return list;
+}
+
+/** STAGESET_WATCH_NAMESPACES=a,b: serve only StageSets in these namespaces (default: all). */
+function namespacesFromEnv(): string[] | undefined {
+  const list = (process.env.STAGESET_WATCH_NAMESPACES ?? "").split(",").map(s => s.trim()).filter(Boolean);
+  return list.length > 0 ? list : undefined;
 }
 
 function parseKey(key: string): { namespace: string; name: string } {

@@ -2,9 +2,10 @@
 // is Ready: objects that left a stage are deleted (last stage first), stages removed from
 // the spec are torn down in reverse order, and the StageSet becomes Ready. Deletion tears
 // every stage down in reverse order before the finalizer lets go.
-import { Reason, StageSetError } from "../api";
+import { ConditionType, Reason, StageSetError } from "../api";
 import { deleteParent, groupKind, listParentStages, objectId, pruneStage, readParent, writeParent } from "../apply";
-import { markReady } from "./conditions";
+import { getCondition, markReady } from "./conditions";
+import { periodicResync } from "./plan";
 import type { Outcome } from "./queue";
 import { nowISO, ownerOf, save, type Run } from "./run";
 import { stageSetPath } from "./status";
@@ -35,10 +36,12 @@ export async function finishRun(run: Run): Promise<Outcome> {
   const summary = run.stageNames.map(n => `${n}@${pins[n]}`).join(", ");
   run.status.lastAppliedRevisions = { ...pins };
   run.status.stages = run.status.stages?.filter(s => run.stageNames.includes(s.name));
+  // A periodic resync that pruned nothing and met no failure on the way changed nothing worth an Event.
+  const routine = getCondition(run.status.conditions, ConditionType.Reconciling)?.message === `Run started: ${periodicResync}` && pruned === 0 && removed.length === 0;
   run.status.conditions = markReady(run.status.conditions, Reason.Succeeded, `Applied ${summary}`, run.generation, nowISO(run));
   await save(run);
   run.deps.log.info({ namespace: run.key.namespace, stageset: run.key.name, pruned, removedStages: removed }, "run finished");
-  await run.deps.events.record(run.ss, "Normal", Reason.Succeeded, `All ${run.stageNames.length} stages Ready (${summary}); pruned ${pruned} objects${removed.length ? `; removed stages ${removed.join(", ")}` : ""}`);
+  if (!routine) await run.deps.events.record(run.ss, "Normal", Reason.Succeeded, `All ${run.stageNames.length} stages Ready (${summary}); pruned ${pruned} objects${removed.length ? `; removed stages ${removed.join(", ")}` : ""}`);
   return { kind: "resync", afterMs: durationOr(defaultIntervalMs, run.ss.spec?.interval) };
 }
 

@@ -1,15 +1,18 @@
 import { describe, expect, it } from "vitest";
 import type { StageSetStatus, StageStatus } from "../api";
-import { isStageReady, nextStep, withStage, type PlanInput } from "./plan";
+import { nextStep, withStage, type PlanInput } from "./plan";
 
 const t = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
 const now = Date.parse(t(100));
 const pins = { crds: "v1@sha256:a", app: "v1@sha256:b" };
+const digest = (revision: string) => `sha256:${revision.slice(-1)}`;
+const artifacts = { crds: { revision: pins.crds, digest: digest(pins.crds) }, app: { revision: pins.app, digest: digest(pins.app) } };
 const stage = (name: string, phase: StageStatus["phase"], at = 50, revision = pins[name as keyof typeof pins]): StageStatus => ({
   name,
   phase,
   attemptedRevision: revision,
-  appliedRevision: phase === "Ready" ? revision : undefined,
+  attemptedDigest: digest(revision),
+  appliedRevision: phase === "Ready" || phase === "Degraded" ? revision : undefined,
   lastAppliedTime: t(at),
 });
 const running = (stages: StageStatus[], extra: Partial<StageSetStatus> = {}): StageSetStatus => ({
@@ -30,7 +33,7 @@ const input = (status: StageSetStatus, over: Partial<PlanInput> = {}): PlanInput
   generation: 2,
   stageNames: ["crds", "app"],
   status,
-  revisions: pins,
+  artifacts,
   now,
   intervalMs: 600_000,
   ...over,
@@ -40,7 +43,23 @@ describe("nextStep", () => {
   it.each([
     { name: "first reconcile starts a run", in: input({}), step: { kind: "start-run", why: "first reconcile" } },
     { name: "spec change starts a run", in: input(running([]), { generation: 3 }), step: { kind: "start-run", why: "spec changed (generation 3)" } },
-    { name: "new revision starts a run", in: input(running([]), { revisions: { ...pins, app: "v2@sha256:c" } }), step: { kind: "start-run", why: "stage app has revision v2@sha256:c" } },
+    { name: "new revision starts a run", in: input(running([]), { artifacts: { ...artifacts, app: { revision: "v2@sha256:c", digest: "sha256:c" } } }), step: { kind: "start-run", why: "stage app has revision v2@sha256:c" } },
+    {
+      name: "a republish with the same revision and a new digest starts a run",
+      in: input(completed(), { artifacts: { ...artifacts, app: { revision: pins.app, digest: "sha256:new" } } }),
+      step: { kind: "start-run", why: "stage app republished v1@sha256:b with digest sha256:new" },
+    },
+    { name: "a stage that degraded after it passed in this run stays passed", in: input(running([stage("crds", "Degraded")])), step: { kind: "apply", stage: "app" } },
+    {
+      name: "a finished run that degraded idles (live health reports it; no re-apply)",
+      in: input(completed({ conditions: [{ type: "Ready", status: "False", reason: "HealthDegraded", message: "x", lastTransitionTime: t(60) }] })),
+      step: { kind: "idle", resyncInMs: 540_000 },
+    },
+    {
+      name: "a finished run that failed later is not finished",
+      in: input(completed({ conditions: [{ type: "Ready", status: "False", reason: "ApplyFailed", message: "x", lastTransitionTime: t(60) }] })),
+      step: { kind: "finish" },
+    },
     { name: "reconcile request starts a run", in: input(completed(), { requestedAt: "now" }), step: { kind: "start-run", why: "reconcile requested at now" } },
     { name: "handled request does not", in: input(completed({ lastHandledReconcileAt: "now" }), { requestedAt: "now" }), step: { kind: "idle", resyncInMs: 540_000 } },
     { name: "fresh run applies the first stage", in: input(running([])), step: { kind: "apply", stage: "crds" } },
@@ -52,21 +71,9 @@ describe("nextStep", () => {
     { name: "all stages Ready: finish the run", in: input(running([stage("crds", "Ready"), stage("app", "Ready")])), step: { kind: "finish" } },
     { name: "finished run idles until the resync", in: input(completed()), step: { kind: "idle", resyncInMs: 540_000 } },
     { name: "resync starts a new run", in: input(completed(), { now: Date.parse(t(40)) + 600_000 }), step: { kind: "start-run", why: "periodic resync" } },
-    { name: "a removed stage does not block completion", in: input(completed(), { stageNames: ["crds"], revisions: { crds: pins.crds } }), step: { kind: "finish" } },
+    { name: "a removed stage does not block completion", in: input(completed(), { stageNames: ["crds"], artifacts: { crds: artifacts.crds } }), step: { kind: "finish" } },
   ])("$name", ({ in: i, step }) => {
     expect(nextStep(i)).toEqual(step);
-  });
-});
-
-describe("isStageReady (the gate's definition)", () => {
-  it.each([
-    { name: "Ready at the pinned revision", status: running([stage("crds", "Ready")]), gen: 2, ready: true },
-    { name: "Ready at an older revision while a new one rolls", status: running([stage("crds", "Ready", 50, "v0@sha256:z")]), gen: 2, ready: false },
-    { name: "waiting", status: running([stage("crds", "Waiting")]), gen: 2, ready: false },
-    { name: "spec changed since the run started", status: running([stage("crds", "Ready")]), gen: 3, ready: false },
-    { name: "no status", status: undefined, gen: 2, ready: false },
-  ])("$name", ({ status, gen, ready }) => {
-    expect(isStageReady(status, gen, "crds")).toBe(ready);
   });
 });
 

@@ -7,15 +7,14 @@
 // A new run starts on the first reconcile, a spec change, a new revision of any stage, a
 // reconcile request, or the periodic resync of a finished run.
 import { pendingActions, type Hook } from "../actions";
-import type { StageSetStatus, StageStatus } from "../api";
-export { isStageReady } from "../api";
+import { Reason, type PublishedArtifact, type StageSetStatus, type StageStatus } from "../api";
 
 export interface PlanInput {
   generation: number;
   stageNames: string[];
   status: StageSetStatus;
-  /** Revision each stage's source publishes now. */
-  revisions: Record<string, string>;
+  /** The artifact (revision and digest) each stage's source publishes now. */
+  artifacts: Record<string, PublishedArtifact>;
   /** The reconcile.fluxcd.io/requestedAt annotation, if any. */
   requestedAt?: string;
   now: number;
@@ -23,6 +22,8 @@ export interface PlanInput {
   /** Names of each stage's pre and post actions, in spec order. */
   hooks?: Record<string, Partial<Record<"pre" | "post", string[]>>>;
 }
+
+export const periodicResync = "periodic resync";
 
 export type Step =
   | { kind: "start-run"; why: string }
@@ -44,7 +45,9 @@ export function nextStep(input: PlanInput): Step {
     // pre actions run before the stage is applied, post actions once it is Ready; each at most
     // once per pinned revision (the ledger), so a resync of the same revision skips them.
     const pending = (hook: "pre" | "post") => pendingActions(status.actions, name, hook, pins[name]!, input.hooks?.[name]?.[hook] ?? []).length > 0;
-    if (inRun && st?.phase === "Ready") {
+    // A stage that went Degraded after it was verified in this run stays passed: live health
+    // reports it, and the run does not apply it again for that.
+    if (inRun && (st?.phase === "Ready" || st?.phase === "Degraded")) {
       if (pending("post")) return { kind: "action", stage: name, hook: "post" };
       continue;
     }
@@ -54,7 +57,7 @@ export function nextStep(input: PlanInput): Step {
   }
   if (!isRunComplete(input)) return { kind: "finish" };
   const elapsed = input.now - startedAt;
-  if (elapsed >= input.intervalMs) return { kind: "start-run", why: "periodic resync" };
+  if (elapsed >= input.intervalMs) return { kind: "start-run", why: periodicResync };
   return { kind: "idle", resyncInMs: input.intervalMs - elapsed };
 }
 
@@ -63,17 +66,25 @@ function whyRestart(input: PlanInput): string | undefined {
   if (!status.runStartedAt || !status.lastAttemptedRevisions) return "first reconcile";
   if (status.runGeneration !== input.generation) return `spec changed (generation ${input.generation})`;
   const pins = status.lastAttemptedRevisions;
-  const moved = input.stageNames.filter(n => pins[n] !== input.revisions[n]);
-  if (moved.length > 0) return moved.map(n => `stage ${n} has revision ${input.revisions[n]}`).join("; ");
+  // The digest is part of the pin: a republish under the same revision with new content is new.
+  const moved = input.stageNames.filter(n => {
+    const st = stageStatus(status, n);
+    return pins[n] !== input.artifacts[n]?.revision || (st?.attemptedRevision === pins[n] && st?.attemptedDigest !== input.artifacts[n]?.digest);
+  });
+  if (moved.length > 0) return moved.map(n => (pins[n] === input.artifacts[n]?.revision ? `stage ${n} republished ${pins[n]} with digest ${input.artifacts[n]?.digest}` : `stage ${n} has revision ${input.artifacts[n]?.revision}`)).join("; ");
   if (input.requestedAt !== undefined && input.requestedAt !== status.lastHandledReconcileAt) return `reconcile requested at ${input.requestedAt}`;
   return undefined;
 }
 
-/** Every stage Ready at its pin, and the run's end (prune, Ready=True) already recorded. */
+/**
+ * Every stage Ready at its pin, and the run's end (prune, Ready=True) already recorded. A run
+ * that finished and then degraded (Ready=False, HealthDegraded) is still finished.
+ */
 export function isRunComplete(input: Pick<PlanInput, "generation" | "stageNames" | "status">): boolean {
   const { status } = input;
   const ready = status.conditions?.find(c => c.type === "Ready");
-  if (ready?.status !== "True" || status.observedGeneration !== input.generation) return false;
+  const finished = ready?.status === "True" || ready?.reason === Reason.HealthDegraded;
+  if (!finished || status.observedGeneration !== input.generation || status.runGeneration !== input.generation) return false;
   const applied = status.lastAppliedRevisions ?? {};
   const pins = status.lastAttemptedRevisions ?? {};
   return input.stageNames.every(n => applied[n] !== undefined && applied[n] === pins[n]) && Object.keys(applied).length === input.stageNames.length;

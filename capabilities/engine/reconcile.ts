@@ -3,7 +3,7 @@
 // on the status and an Outcome for the queue; nothing here sleeps.
 import { Reason, StageSetError, type StageSet } from "../api";
 import { KubeApiError } from "../kube";
-import { markFailed } from "./conditions";
+import { getCondition, markFailed } from "./conditions";
 import { finalize, finalizer, finishRun } from "./finish";
 import { nextStep } from "./plan";
 import type { Outcome } from "./queue";
@@ -12,6 +12,7 @@ import { resolveSources } from "./sources";
 import { readStageSet, stageSetPath, type StageSetKey } from "./status";
 import { applyStep, compileStageExprs, startRun, waitStep } from "./steps";
 import { actionStep, hooksOf, runOnFailure } from "./actions";
+import { syncLiveHealth } from "./health-sync";
 import { describeProblems, validateStageSet } from "../admission";
 import { durationOr } from "../api";
 
@@ -39,12 +40,13 @@ export async function reconcile(deps: EngineDeps, key: StageSetKey): Promise<Out
 
 async function drive(run: Run): Promise<Outcome> {
   const requestedAt = run.ss.metadata?.annotations?.[requestedAtAnnotation];
-  const revisions = Object.fromEntries([...run.sources].map(([stage, s]) => [stage, s.artifact.revision]));
+  const artifacts = Object.fromEntries([...run.sources].map(([stage, s]) => [stage, { revision: s.artifact.revision, digest: s.artifact.digest }]));
+  await syncLiveHealth(run);
   const intervalMs = durationOr(10 * 60_000, run.ss.spec?.interval);
   const hooks = hooksOf(run);
   // Each stage takes at most pre + apply + wait + post; the bound only guards against a planning bug.
   for (let i = 0; i < run.stages.length * 5 + 3; i++) {
-    const step = nextStep({ generation: run.generation, stageNames: run.stageNames, status: run.status, revisions, requestedAt, now: run.deps.now(), intervalMs, hooks });
+    const step = nextStep({ generation: run.generation, stageNames: run.stageNames, status: run.status, artifacts, requestedAt, now: run.deps.now(), intervalMs, hooks });
     switch (step.kind) {
       case "start-run":
         await startRun(run, step.why, requestedAt);
@@ -95,13 +97,17 @@ async function fail(run: Run, err: unknown): Promise<Outcome> {
   run.deps.log.warn({ ...logFields(run), reason, err: message }, "reconcile failed");
   if (run.stage) {
     const st = run.status.stages?.find(s => s.name === run.stage);
-    setStage(run, { ...st, name: run.stage, phase: "Failed", message });
+    // Say what is still in the cluster: the objects of the last revision that was applied.
+    const kept = st?.appliedRevision && st.appliedRevision !== st.attemptedRevision ? `; the objects of revision ${st.appliedRevision} (last applied) are unchanged` : "";
+    setStage(run, { ...st, name: run.stage, phase: "Failed", message: `${message}${kept}` });
   }
+  const before = getCondition(run.status.conditions, "Ready");
   run.status.observedGeneration = terminal ? run.generation : run.status.observedGeneration;
   run.status.conditions = markFailed(run.status.conditions, reason, message, terminal, run.generation, nowISO(run));
   try {
     await save(run);
-    await run.deps.events.record(run.ss, "Warning", reason, message);
+    // One Event per failure, not one per retry of the same failure.
+    if (before?.reason !== reason || before.message !== message) await run.deps.events.record(run.ss, "Warning", reason, message);
     if (run.stage && run.status.lastAttemptedRevisions?.[run.stage] && stageFailures.has(reason)) await runOnFailure(run, run.stage);
   } catch (saveErr) {
     run.deps.log.warn({ ...logFields(run), err: String(saveErr) }, "could not record the failure in status");

@@ -9,6 +9,8 @@ import type { EngineMetrics } from "../metrics";
 import type { Lookup } from "../actions";
 import { withStage } from "./plan";
 import type { ArtifactCache, ResolvedSource } from "./sources";
+import type { LiveHealth } from "./live-health";
+import type { ApplySnapshots } from "./apply-snapshots";
 import { writeStatus, type EventRecorder, type StageSetKey } from "./status";
 
 export type Logger = typeof Log;
@@ -17,6 +19,10 @@ export interface EngineDeps {
   client: KubeClient;
   discovery: Discovery;
   artifacts: ArtifactCache;
+  /** Follows verified stages' objects from watches (the gate's live health). */
+  liveHealth?: LiveHealth;
+  /** Across reconciles: objects whose status cannot say which generation it describes (apply-snapshots.ts). */
+  applySnapshots?: ApplySnapshots;
   events: EventRecorder;
   log: Logger;
   now: () => number;
@@ -95,5 +101,6 @@ export async function save(run: Run): Promise<void> {
 
 export function logFields(run: Run, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const stage = run.stage;
-  return { namespace: run.key.namespace, stageset: run.key.name, ...(stage ? { stage, revision: run.status.lastAttemptedRevisions?.[stage] } : {}), ...extra };
+  const attempted = stage ? (run.status.stages?.find(s => s.name === stage)?.attemptedRevision ?? run.status.lastAttemptedRevisions?.[stage]) : undefined;
+  return { namespace: run.key.namespace, stageset: run.key.name, ...(stage ? { stage, revision: attempted } : {}), ...extra };
 }

@@ -1,12 +1,10 @@
 // Stage sources: which artifact each stage's sourceRef publishes now, and its files.
 // Extracted archives are cached by digest, so waiting on health or resuming after a restart
 // does not download again, and a run sees exactly the bytes it pinned.
-import { Reason, StageSetError, type Artifact, type Stage } from "../api";
+import { Reason, resolveRef, StageSetError, type Artifact, type Stage } from "../api";
 import type { EngineMetrics } from "../metrics";
 import { defaultLimits, downloadArtifact, extractTar, gunzipArchiveAsync, parseManifests, verifyArtifact, type ArchiveFiles, type ArtifactLimits, type ParsedObject } from "../artifacts";
 import { resourcePath, type Discovery, type KubeClient } from "../kube";
-
-export const defaultSource = { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "ExternalArtifact" } as const;
 
 export interface ResolvedSource {
   stage: string;
@@ -21,11 +19,14 @@ interface SourceObject {
 export async function resolveSources(client: KubeClient, discovery: Discovery, namespace: string, stages: Stage[]): Promise<Map<string, ResolvedSource>> {
   const out = new Map<string, ResolvedSource>();
   for (const stage of stages) {
-    const ref = { ...defaultSource, ...stripUndefined(stage.sourceRef) };
-    const ns = ref.namespace ?? namespace;
+    const ref = resolveRef(stage.sourceRef, namespace);
+    const ns = ref.namespace;
     const what = `stage ${stage.name}: ${ref.kind} ${ns}/${ref.name}`;
     const resource = await discovery.resolve(ref.apiVersion, ref.kind);
-    if (!resource) throw new StageSetError(Reason.SourceNotReady, `${what}: the API server does not serve ${ref.kind} in ${ref.apiVersion}`);
+    if (!resource) {
+      const hint = ref.kind === "ExternalArtifact" ? " (install Flux 2.7 or later, or its ExternalArtifact CRD)" : "";
+      throw new StageSetError(Reason.SourceKindNotInstalled, `${what}: the API server does not serve ${ref.kind} in ${ref.apiVersion}${hint}; the controller starts as soon as it does`);
+    }
     const res = await client.get<SourceObject>(resourcePath(resource, ns, ref.name), { allow: [404] });
     if (res.status === 404) throw new StageSetError(Reason.SourceNotReady, `${what} not found`);
     const artifact = res.body.status?.artifact;
@@ -33,11 +34,6 @@ export async function resolveSources(client: KubeClient, discovery: Discovery, n
     out.set(stage.name, { stage: stage.name, artifact });
   }
   return out;
-}
-
-/** Cross-namespace references are spelled out so the artifact watch can find referrers. */
-export function sourceKey(stage: Stage, namespace: string): string {
-  return `${stage.sourceRef.namespace ?? namespace}/${stage.sourceRef.name}`;
 }
 
 /**
@@ -115,8 +111,4 @@ export class ArtifactCache {
 function prefixed(err: unknown, context: string): unknown {
   if (err instanceof StageSetError) return new StageSetError(err.reason, `${context}: ${err.message}`, err.terminal, { cause: err });
   return err;
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

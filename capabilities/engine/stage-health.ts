@@ -2,7 +2,7 @@
 // judges it with kstatus rules, or with the stage's CEL expressions for the kinds they name.
 import type { ObjectRef } from "../api";
 import { describe, mapBounded, objectId, type KubeObject } from "../apply";
-import { objectHealth, type CompiledExprs, type Health } from "../health";
+import { objectHealth, statusUnchangedSinceApply, type ApplySnapshot, type CompiledExprs, type Health } from "../health";
 import { resourcePath, type Discovery, type KubeClient } from "../kube";
 
 export interface StageHealth {
@@ -24,12 +24,21 @@ export async function stageHealth(
   now: number,
   /** The applied objects as just returned by the API server, if this is the check right after the apply. */
   fresh?: KubeObject[],
+  /** Objects whose status cannot say which generation it describes, as our apply left them. */
+  snapshots?: Map<string, ApplySnapshot>,
 ): Promise<StageHealth> {
   const refs = [...applied.map(o => ({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace })), ...checks];
   const known = new Map((fresh ?? []).map(o => [objectId(o), o]));
+  const judge = (o: KubeObject): Health => {
+    const id = objectId(o);
+    const stale = statusUnchangedSinceApply(o, snapshots?.get(id));
+    if (stale) return stale;
+    snapshots?.delete(id); // its controller has reacted since: the usual rules apply
+    return objectHealth(o, compiled, { now });
+  };
   const results = await mapBounded(refs, 32, ref => {
     const live = known.get(objectId({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } }));
-    return live ? Promise.resolve({ what: describe(live), health: objectHealth(live, compiled, { now }) }) : refHealth(client, discovery, ref, compiled, defaultNamespace, now);
+    return live ? Promise.resolve({ what: describe(live), health: judge(live) }) : refHealth(client, discovery, ref, judge, defaultNamespace);
   });
   const notReady: string[] = [];
   const failed: string[] = [];
@@ -43,14 +52,14 @@ export async function stageHealth(
   return { status, total: results.length, ready: results.length - failed.length - notReady.length, notReady, failed };
 }
 
-async function refHealth(client: KubeClient, discovery: Discovery, ref: ObjectRef, compiled: CompiledExprs | undefined, defaultNamespace: string, now: number): Promise<{ what: string; health: Health }> {
+async function refHealth(client: KubeClient, discovery: Discovery, ref: ObjectRef, judge: (o: KubeObject) => Health, defaultNamespace: string): Promise<{ what: string; health: Health }> {
   const resource = await discovery.resolve(ref.apiVersion, ref.kind);
   const namespace = resource?.namespaced ? (ref.namespace ?? defaultNamespace) : undefined;
   const what = describe({ kind: ref.kind, metadata: { name: ref.name, namespace } });
   if (!resource) return { what, health: { status: "InProgress", reason: "NotFound", message: `${ref.apiVersion} ${ref.kind} is not served` } };
   const res = await client.get<KubeObject>(resourcePath(resource, namespace, ref.name), { allow: [404] });
   if (res.status === 404) return { what, health: { status: "InProgress", reason: "NotFound", message: "not found" } };
-  return { what, health: objectHealth(res.body, compiled, { now }) };
+  return { what, health: judge(res.body) };
 }
 
 /** A short, bounded summary for status messages. */

@@ -6,9 +6,11 @@ import { currentRecords } from "../actions";
 import { compileExprs } from "../health";
 import { durationOr, formatDuration } from "../api";
 import { markReconciling } from "./conditions";
+import { periodicResync } from "./plan";
 import { nowISO, nowISOPrecise, ownerOf, pinnedArtifact, save, setStage, stageSpec, type Run } from "./run";
 import { stageHealth, summarize } from "./stage-health";
 import type { Outcome } from "./queue";
+import { followStage } from "./health-sync";
 
 const defaultTimeoutMs = 15 * 60_000;
 
@@ -43,7 +45,11 @@ export async function startRun(run: Run, why: string, requestedAt: string | unde
   const loaded = await Promise.allSettled(run.stageNames.map(stage => stageObjects(run, stage)));
   const broken = loaded.findIndex(r => r.status === "rejected");
   if (broken >= 0) {
-    run.stage = run.stageNames[broken];
+    // The failure belongs to the artifact that failed, not to the one applied before it.
+    const stage = run.stageNames[broken]!;
+    const { revision, digest } = pinnedArtifact(run, stage);
+    run.stage = stage;
+    setStage(run, { ...run.status.stages?.find(s => s.name === stage), name: stage, phase: "Failed", attemptedRevision: revision, attemptedDigest: digest });
     throw (loaded[broken] as PromiseRejectedResult).reason;
   }
   const all = run.stageNames.map((stage, i) => ({ stage, objects: (loaded[i] as PromiseFulfilledResult<KubeObject[]>).value }));
@@ -54,6 +60,9 @@ export async function startRun(run: Run, why: string, requestedAt: string | unde
     throw new StageSetError(Reason.DuplicateObject, `an object may belong to one stage only: ${list}`);
   }
   const pins = Object.fromEntries(run.stageNames.map(n => [n, pinnedArtifact(run, n).revision]));
+  // A spec change gives failed actions another chance (the fix is usually in the spec); what succeeded stays done.
+  const specChanged = run.status.runGeneration !== undefined && run.status.runGeneration !== run.generation;
+  const digests = Object.fromEntries(run.stageNames.map(n => [n, pinnedArtifact(run, n).digest]));
   const now = nowISO(run);
   run.status = {
     ...run.status,
@@ -61,17 +70,21 @@ export async function startRun(run: Run, why: string, requestedAt: string | unde
     runGeneration: run.generation,
     runStartedAt: nowISOPrecise(run),
     lastAttemptedRevisions: pins,
-    actions: currentRecords(run.status.actions, pins),
+    actions: currentRecords(run.status.actions, pins, specChanged),
     ...(requestedAt !== undefined ? { lastHandledReconcileAt: requestedAt } : {}),
     conditions: markReconciling(run.status.conditions, Reason.Progressing, `Run started: ${why}`, run.generation, now),
   };
   for (const name of run.stageNames) {
     const st = run.status.stages?.find(s => s.name === name);
-    if (st?.attemptedRevision !== pins[name] || st?.phase !== "Ready") setStage(run, { ...st, name, phase: "Pending", attemptedRevision: pins[name], message: "Waiting for earlier stages" });
+    const same = st?.attemptedRevision === pins[name] && st?.attemptedDigest === digests[name];
+    // A stage passed at this very artifact keeps its phase while the run re-checks it.
+    if (same && (st?.phase === "Ready" || st?.phase === "Degraded")) continue;
+    setStage(run, { ...st, name, phase: "Pending", attemptedRevision: pins[name], attemptedDigest: digests[name], message: "Waiting for earlier stages" });
   }
   await save(run);
   run.deps.log.info({ namespace: run.key.namespace, stageset: run.key.name, why }, "run started");
-  await run.deps.events.record(run.ss, "Normal", Reason.Progressing, `Run started: ${why}`);
+  // A periodic resync is routine: it records an Event only if it finds something to report.
+  if (why !== periodicResync) await run.deps.events.record(run.ss, "Normal", Reason.Progressing, `Run started: ${why}`);
 }
 
 export async function applyStep(run: Run, stage: string): Promise<void> {
@@ -89,7 +102,9 @@ export async function applyStep(run: Run, stage: string): Promise<void> {
   const parent = await readParent(run.deps.client, owner);
   const namespaces = objects.map(o => o.metadata.namespace ?? run.key.namespace);
   await writeParent(run.deps.client, owner, run.stageNames.indexOf(stage), [...parent.groupKinds, ...objects.map(groupKind)], [...parent.namespaces, ...namespaces]);
+  const prior = await run.deps.applySnapshots?.before(objects, run.deps.discovery, run.deps.liveHealth);
   const applied = await applyStage(ctx, objects);
+  if (prior) run.deps.applySnapshots?.after(applied, prior);
   run.live.set(stage, applied.map(a => a.object));
   const created = applied.filter(a => a.action === "created").length;
   // The same revision again (a resync): whatever it changed had drifted in the cluster.
@@ -117,7 +132,7 @@ export async function waitStep(run: Run, stage: string): Promise<Outcome | undef
   const objects = await stageObjects(run, stage);
   const health = spec.readyChecks?.disableWait
     ? { status: "Current" as const, total: objects.length, ready: objects.length, notReady: [], failed: [] }
-    : await stageHealth(run.deps.client, run.deps.discovery, objects, spec.readyChecks?.checks ?? [], run.exprs.get(stage), run.key.namespace, run.deps.now(), run.live.get(stage));
+    : await stageHealth(run.deps.client, run.deps.discovery, objects, spec.readyChecks?.checks ?? [], run.exprs.get(stage), run.key.namespace, run.deps.now(), run.live.get(stage), run.deps.applySnapshots?.byObject);
   run.live.delete(stage); // later checks read the objects again
   if (health.status === "Failed") {
     throw new StageSetError(Reason.HealthCheckFailed, `stage ${stage} revision ${revision} failed: ${summarize(health.failed)}`);
@@ -138,11 +153,14 @@ export async function waitStep(run: Run, stage: string): Promise<Outcome | undef
 
 async function markStageReady(run: Run, stage: string, revision: string, total: number): Promise<void> {
   const st = run.status.stages!.find(s => s.name === stage)!;
-  setStage(run, { ...st, phase: "Ready", appliedRevision: revision, message: `${total} ${total === 1 ? "object" : "objects"} Ready` });
+  const digest = pinnedArtifact(run, stage).digest;
+  const reverified = st.verifiedGeneration === run.generation && st.appliedRevision === revision && st.appliedDigest === digest;
+  setStage(run, { ...st, phase: "Ready", appliedRevision: revision, appliedDigest: digest, verifiedGeneration: run.generation, message: `${total} ${total === 1 ? "object" : "objects"} Ready` });
   if (st.lastAppliedTime) run.deps.metrics.stageReady((run.deps.now() - Date.parse(st.lastAppliedTime)) / 1000);
+  await followStage(run, stage);
   await save(run);
   run.deps.log.info({ namespace: run.key.namespace, stageset: run.key.name, stage, revision }, "stage ready");
-  await run.deps.events.record(run.ss, "Normal", "StageReady", `Stage ${stage} is Ready at revision ${revision}`);
+  if (!reverified) await run.deps.events.record(run.ss, "Normal", "StageReady", `Stage ${stage} is Ready at revision ${revision}`);
 }
 
 /** Look often just after an apply (most stages settle in seconds), then back off. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { StageSet } from "../api";
 import { answer, type GateRequest } from "./answer";
-import { ReadinessView } from "./view";
+import { ReadinessView, type LiveFacts } from "./view";
 
 const rev = "v2@sha256:b";
 
@@ -17,16 +17,20 @@ function release(over: Partial<StageSet["metadata"]> = {}): StageSet {
       runGeneration: 4,
       lastAttemptedRevisions: { crds: rev, app: rev, db: rev },
       stages: [
-        { name: "crds", phase: "Ready", attemptedRevision: rev, appliedRevision: rev, message: "secret detail" },
-        { name: "app", phase: "Ready", attemptedRevision: rev, appliedRevision: "v1@sha256:a", message: "secret detail" },
-        { name: "db", phase: "Waiting", attemptedRevision: rev, message: "secret detail" },
+        { name: "crds", phase: "Ready", attemptedRevision: rev, attemptedDigest: "sha256:b", appliedRevision: rev, appliedDigest: "sha256:b", verifiedGeneration: 4, message: "secret detail" },
+        { name: "app", phase: "Ready", attemptedRevision: rev, attemptedDigest: "sha256:b", appliedRevision: "v1@sha256:a", appliedDigest: "sha256:a", verifiedGeneration: 4, message: "secret detail" },
+        { name: "db", phase: "Waiting", attemptedRevision: rev, attemptedDigest: "sha256:b", message: "secret detail" },
       ],
     },
   } as StageSet;
 }
 
 function viewOf(...stageSets: StageSet[]): ReadinessView {
-  const view = new ReadinessView();
+  return viewWith(undefined, ...stageSets);
+}
+
+function viewWith(live: LiveFacts | undefined, ...stageSets: StageSet[]): ReadinessView {
+  const view = new ReadinessView(live);
   for (const ss of stageSets) view.update(ss);
   return view;
 }
@@ -72,17 +76,17 @@ describe("the gate's answer", () => {
   });
 
   it.each([
-    { name: "Ready", url: "/gate/team-a/shop/crds", ready: true, phase: "Ready", revision: rev },
-    { name: "Ready at an older revision", url: "/gate/team-a/shop/app", ready: false, phase: "Ready", revision: rev },
-    { name: "waiting", url: "/gate/team-a/shop/db", ready: false, phase: "Waiting", revision: rev },
-    { name: "unknown", url: "/gate/team-a/other/crds", ready: false, phase: "Unknown", revision: "" },
-  ])("JSON mode, $name: 200 with the readiness and nothing else", ({ url, ready, phase, revision }) => {
+    { name: "Ready", url: "/gate/team-a/shop/crds", ready: true, phase: "Ready", revision: rev, appliedRevision: rev },
+    { name: "Ready at an older revision", url: "/gate/team-a/shop/app", ready: false, phase: "Ready", revision: rev, appliedRevision: "v1@sha256:a" },
+    { name: "waiting", url: "/gate/team-a/shop/db", ready: false, phase: "Waiting", revision: rev, appliedRevision: "" },
+    { name: "unknown", url: "/gate/team-a/other/crds", ready: false, phase: "Unknown", revision: "", appliedRevision: "" },
+  ])("JSON mode, $name: 200 with the readiness and nothing else", ({ url, ready, phase, revision, appliedRevision }) => {
     for (const req of [get(url, asJSON), get(url, { accept: "text/html, application/json;q=0.9" }), get(`${url}?format=json`)]) {
       const a = answer(req, view);
       expect(a.status).toBe(200);
       expect(a.headers["content-type"]).toBe("application/json");
       const [, , namespace, stageset, stage] = url.split("/");
-      expect(JSON.parse(a.body)).toEqual({ ready, namespace, stageset, stage, phase, revision });
+      expect(JSON.parse(a.body)).toEqual({ ready, namespace, stageset, stage, phase, revision, appliedRevision });
     }
   });
 
@@ -98,6 +102,18 @@ describe("the readiness view", () => {
     { name: "current", ss: release(), ready: true },
   ])("$name", ({ ss, ready }) => {
     expect(viewOf(ss).get("team-a", "shop", "crds")?.ready).toBe(ready);
+  });
+
+  const published = (artifact: ReturnType<LiveFacts["published"]>): LiveFacts => ({ published: key => (key === "ExternalArtifact.source.toolkit.fluxcd.io/team-a/crds" ? artifact : undefined), healthy: () => undefined });
+  it.each([
+    { name: "the source publishes the applied artifact", live: published({ revision: rev, digest: "sha256:b" }), ready: true, phase: "Ready" },
+    { name: "the source publishes a new revision: closed before any run", live: published({ revision: "v3@sha256:c", digest: "sha256:c" }), ready: false, phase: "Ready" },
+    { name: "the source republished the revision with new content", live: published({ revision: rev, digest: "sha256:z" }), ready: false, phase: "Ready" },
+    { name: "the source is gone", live: published("none"), ready: false, phase: "Ready" },
+    { name: "live health: an object degraded", live: { published: () => undefined, healthy: (_n: string, _s: string, stage: string, v: string) => (stage === "crds" && v === "4|sha256:b" ? false : undefined) }, ready: false, phase: "Degraded" },
+    { name: "live health of another verification does not count", live: { published: () => undefined, healthy: (_n: string, _s: string, _st: string, v: string) => (v === "3|sha256:b" ? false : undefined) }, ready: true, phase: "Ready" },
+  ])("live facts: $name", ({ live, ready, phase }) => {
+    expect(viewWith(live, release()).get("team-a", "shop", "crds")).toMatchObject({ ready, phase });
   });
 
   it("a stage removed from the spec, or a removed StageSet, is unknown", () => {

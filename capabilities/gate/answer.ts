@@ -1,6 +1,7 @@
 // The gate's answer to one request, decided from the method, the path, the Accept header and
 // the readiness view. Pure, so every rule is a row in a table test. It tells a caller whether
-// a stage is Ready and, in JSON mode, its phase and pinned revision; never a status message.
+// a stage is Ready and, in JSON mode, its phase, the revision last attempted and the one
+// applied; never a status message.
 import type { ReadinessView } from "./view";
 
 export interface GateRequest {
@@ -43,7 +44,7 @@ export function answer(req: GateRequest, view: ReadinessView): GateAnswer {
   const [, namespace, stageset, stage] = m as unknown as [string, string, string, string];
   const r = view.get(namespace, stageset, stage);
   if (!wantsJSON(req.accept, q < 0 ? "" : req.url.slice(q + 1))) return r?.ready ? open : closed;
-  const body = { ready: r?.ready ?? false, namespace, stageset, stage, phase: r?.phase ?? "Unknown", revision: r?.revision ?? "" };
+  const body = { ready: r?.ready ?? false, namespace, stageset, stage, phase: r?.phase ?? "Unknown", revision: r?.revision ?? "", appliedRevision: r?.appliedRevision ?? "" };
   return { status: 200, headers: json, body: JSON.stringify(body) + "\n" };
 }
 

@@ -1,13 +1,17 @@
-// What the gate and the gauge answer from: every StageSet's stages with their readiness,
-// kept current by the watch. Readiness is computed once per event, so a request is a map
-// lookup and never an API call.
-import { isStageReady, type StageSet } from "../api";
+// What the gate and the gauge answer from: every StageSet as the watch delivered it, the
+// artifacts its sources publish now, and its stages' live health. Each fact comes from a watch
+// and is held in memory, so a request is a few map lookups and never an API call, and a
+// change closes the gate as soon as the event that shows it arrives, before any reconcile.
+import { isStageReady, resolveRef, sourceKey, type PublishedArtifact, type StageSet, type StageStatus } from "../api";
 
 export interface StageReadiness {
   ready: boolean;
+  /** The stage's phase; "Degraded" as soon as live health says so, before the status does. */
   phase: string;
-  /** The revision pinned for this stage in the current run ("" before the first run). */
+  /** The revision last attempted for this stage ("" before the first run). */
   revision: string;
+  /** The revision whose objects were last applied and verified ("" if none yet). */
+  appliedRevision: string;
 }
 
 export interface StageEntry extends StageReadiness {
@@ -16,25 +20,42 @@ export interface StageEntry extends StageReadiness {
   stage: string;
 }
 
+/** The live facts the view does not hold itself. */
+export interface LiveFacts {
+  /** What a source publishes now; undefined when its kind's watch has not synced. */
+  published(sourceKey: string): PublishedArtifact | "none" | undefined;
+  /** The stage's objects' health now; undefined when the stage is not followed at this verification. */
+  healthy(namespace: string, stageset: string, stage: string, verification: string): boolean | undefined;
+}
+
+/** What a stage was verified as: live health is followed per verification. */
+export function verificationOf(st: Pick<StageStatus, "verifiedGeneration" | "appliedDigest">): string {
+  return `${st.verifiedGeneration ?? ""}|${st.appliedDigest ?? ""}`;
+}
+
+interface Held {
+  generation?: number;
+  deleting: boolean;
+  stages: { name: string; source: string; status?: StageStatus }[];
+}
+
+const unknownFacts: LiveFacts = { published: () => undefined, healthy: () => undefined };
+
 export class ReadinessView {
-  private readonly stageSets = new Map<string, Map<string, StageReadiness>>();
+  private readonly stageSets = new Map<string, Held>();
+
+  constructor(private readonly live: LiveFacts = unknownFacts) {}
 
   /** Record the StageSet as the watch delivered it (any event, status writes included). */
   update(ss: StageSet): void {
     const { namespace, name, generation, deletionTimestamp } = ss.metadata ?? {};
     if (!namespace || !name) return;
-    const status = ss.status;
-    const deleting = deletionTimestamp !== undefined;
-    const stages = new Map<string, StageReadiness>();
-    for (const { name: stage } of ss.spec?.stages ?? []) {
-      const st = status?.stages?.find(s => s.name === stage);
-      stages.set(stage, {
-        ready: !deleting && isStageReady(status, generation, stage),
-        phase: st?.phase ?? "Pending",
-        revision: status?.lastAttemptedRevisions?.[stage] ?? st?.appliedRevision ?? "",
-      });
-    }
-    this.stageSets.set(viewKey(namespace, name), stages);
+    const stages = (ss.spec?.stages ?? []).map(s => ({
+      name: s.name,
+      source: sourceKey(resolveRef(s.sourceRef ?? { name: "" }, namespace)),
+      status: ss.status?.stages?.find(st => st.name === s.name),
+    }));
+    this.stageSets.set(viewKey(namespace, name), { generation, deleting: deletionTimestamp !== undefined, stages });
   }
 
   remove(namespace: string, name: string): void {
@@ -43,15 +64,25 @@ export class ReadinessView {
 
   /** The stage's readiness, or undefined for an unknown StageSet or stage. */
   get(namespace: string, stageset: string, stage: string): StageReadiness | undefined {
-    return this.stageSets.get(viewKey(namespace, stageset))?.get(stage);
+    const held = this.stageSets.get(viewKey(namespace, stageset));
+    const entry = held?.stages.find(s => s.name === stage);
+    return held && entry ? this.readiness(namespace, stageset, held, entry) : undefined;
   }
 
   /** Every known stage, for the gauge. */
   *entries(): Generator<StageEntry> {
-    for (const [key, stages] of this.stageSets) {
+    for (const [key, held] of this.stageSets) {
       const [namespace, stageset] = key.split("/") as [string, string];
-      for (const [stage, r] of stages) yield { namespace, stageset, stage, ...r };
+      for (const entry of held.stages) yield { namespace, stageset, stage: entry.name, ...this.readiness(namespace, stageset, held, entry) };
     }
+  }
+
+  private readiness(namespace: string, stageset: string, held: Held, entry: Held["stages"][number]): StageReadiness {
+    const st = entry.status;
+    const healthy = st ? this.live.healthy(namespace, stageset, entry.name, verificationOf(st)) : undefined;
+    const ready = isStageReady({ generation: held.generation, deleting: held.deleting, stage: st, published: this.live.published(entry.source), healthy });
+    const phase = st?.phase === "Ready" && healthy === false ? "Degraded" : (st?.phase ?? "Pending");
+    return { ready, phase, revision: st?.attemptedRevision ?? "", appliedRevision: st?.appliedRevision ?? "" };
   }
 }
 

@@ -38,3 +38,32 @@ export function generationNotObservedTolerant(o: Obj): Health | undefined {
   }
   return undefined;
 }
+
+/** What an object looked like right after an apply of ours gave it a new generation. */
+export interface ApplySnapshot {
+  generation: number;
+  /** JSON of status as the apply returned it. */
+  status: string;
+}
+
+/** A snapshot worth keeping: the object reports observedGeneration in a form we cannot compare. */
+export function needsApplySnapshot(o: Obj): boolean {
+  const observed = valueAt(o, "status.observedGeneration");
+  return typeof observed === "string" && !/^[0-9]{1,15}$/.test(observed);
+}
+
+export function applySnapshot(o: Obj): ApplySnapshot {
+  return { generation: intField(o, "metadata.generation", -1), status: JSON.stringify(valueAt(o, "status") ?? null) };
+}
+
+/**
+ * An object whose observedGeneration cannot be compared (older Argo Rollouts write a hash
+ * there) has not observed the generation our apply made while its status is exactly what the
+ * apply returned: that status describes the previous spec, however healthy it looks.
+ */
+export function statusUnchangedSinceApply(o: Obj, snapshot: ApplySnapshot | undefined): Health | undefined {
+  if (!snapshot || intField(o, "metadata.generation", -1) !== snapshot.generation) return undefined;
+  if (JSON.stringify(valueAt(o, "status") ?? null) !== snapshot.status) return undefined;
+  const observed = JSON.stringify(valueAt(o, "status.observedGeneration"));
+  return inProgress("LatestGenerationNotObserved", `${kindOf(o)} status has not changed since generation ${snapshot.generation} was applied (status.observedGeneration ${observed} is not a number to compare)`);
+}

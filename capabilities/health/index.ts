@@ -12,3 +12,4 @@ export { compileExprs, evaluate, InvalidCELError, type CompiledExprs, type ExprF
 export function objectHealth(obj: object, compiled?: CompiledExprs, opts: ComputeOptions = {}): Health {
   return (compiled && evaluate(compiled, obj)) ?? compute(obj, opts);
 }
+export { applySnapshot, needsApplySnapshot, statusUnchangedSinceApply, type ApplySnapshot } from "./generation";

@@ -49,6 +49,9 @@ export const metadataOnly = "application/json;as=PartialObjectMetadataList;g=met
 export class KubeClient {
   private agent?: Agent | HttpAgent;
   private agentKey = "";
+  /** Watches hold a connection each for minutes: they get their own agent, so applies never queue behind them. */
+  private watchAgent?: Agent | HttpAgent;
+  private watchAgentKey = "";
   private auth?: { opts: RequestOptions; at: number };
   private closed = false;
 
@@ -102,6 +105,48 @@ export class KubeClient {
     return this.request<T>("PATCH", path, { body: ops, contentType: "application/json-patch+json" });
   }
 
+  /**
+   * A watch stream: calls onEvent for each event line until the server ends the stream, the
+   * signal aborts it, or the connection breaks (rejects). Resolves with the HTTP status; a
+   * status >= 400 resolves with the API server's Status body in `error` and no events.
+   */
+  async watch(path: string, query: RequestInit["query"], onEvent: (event: WatchEvent) => void, signal: AbortSignal): Promise<{ status: number; error?: string }> {
+    if (this.closed) throw new Error(`WATCH ${path}: the client is closed (the controller is stopping)`);
+    const url = new URL(path, this.server);
+    for (const [k, v] of Object.entries({ ...query, watch: true })) if (v !== undefined) url.searchParams.set(k, String(v));
+    const auth = await this.authOptions();
+    const opts: RequestOptions = { ...auth, method: "GET", signal, headers: { ...auth.headers, accept: "application/json", "user-agent": userAgent } };
+    const key = [url.protocol, opts.ca, opts.cert, opts.key, opts.rejectUnauthorized].map(String).join("|");
+    if (!this.watchAgent || key !== this.watchAgentKey) {
+      this.watchAgent?.destroy();
+      this.watchAgent = newAgent(opts, url.protocol, { keepAlive: false });
+      this.watchAgentKey = key;
+    }
+    opts.agent = this.watchAgent;
+    return new Promise((resolve, reject) => {
+      const req = (url.protocol === "http:" ? httpRequest : request)(url, opts, res => {
+        const status = res.statusCode ?? 0;
+        let buffered = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          buffered += chunk;
+          if (status >= 400) return;
+          let nl: number;
+          while ((nl = buffered.indexOf("\n")) >= 0) {
+            const line = buffered.slice(0, nl);
+            buffered = buffered.slice(nl + 1);
+            if (line.trim()) onEvent(JSON.parse(line) as WatchEvent);
+          }
+        });
+        res.on("end", () => resolve(status >= 400 ? { status, error: (parseBody(buffered) as { message?: string } | undefined)?.message ?? buffered.slice(0, 500) } : { status }));
+        res.on("error", reject);
+        res.on("aborted", () => reject(new Error(`WATCH ${url.pathname}: connection aborted`)));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+  }
+
   private async authOptions(): Promise<RequestOptions> {
     if (this.auth && Date.now() - this.auth.at < authTtlMs) return this.auth.opts;
     const opts: RequestOptions = {};
@@ -115,11 +160,7 @@ export class KubeClient {
     const key = [protocol, opts.ca, opts.cert, opts.key, opts.rejectUnauthorized].map(String).join("|");
     if (this.agent && key === this.agentKey) return this.agent;
     this.agent?.destroy();
-    const common = { keepAlive: true, maxSockets: 32 };
-    this.agent =
-      protocol === "http:"
-        ? new HttpAgent(common)
-        : new Agent({ ...common, ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized, servername: opts.servername });
+    this.agent = newAgent(opts, protocol, { keepAlive: true, maxSockets: 32 });
     this.agentKey = key;
     return this.agent;
   }
@@ -128,7 +169,21 @@ export class KubeClient {
     this.closed = true;
     this.agent?.destroy();
     this.agent = undefined;
+    this.watchAgent?.destroy();
+    this.watchAgent = undefined;
   }
+}
+
+/** One line of a watch stream. BOOKMARK carries only a resourceVersion; ERROR carries a Status. */
+export interface WatchEvent {
+  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+  object: { metadata?: { resourceVersion?: string }; code?: number; message?: string } & Record<string, unknown>;
+}
+
+function newAgent(opts: RequestOptions, protocol: string, common: { keepAlive: boolean; maxSockets?: number }): Agent | HttpAgent {
+  return protocol === "http:"
+    ? new HttpAgent(common)
+    : new Agent({ ...common, ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized, servername: opts.servername });
 }
 
 function send(url: URL, opts: RequestOptions, payload: Buffer | undefined, timeoutMs: number): Promise<{ status: number; text: string }> {

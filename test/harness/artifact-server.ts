@@ -25,6 +25,8 @@ export interface PublishOptions {
   label?: string;
   /** Publish this digest instead of the real one (to test verification). */
   digest?: string;
+  /** Publish under exactly this revision (to republish a revision with new content). */
+  revision?: string;
 }
 
 export interface ArtifactServer {
@@ -72,7 +74,7 @@ export async function startArtifactServer(): Promise<ArtifactServer> {
         digest: opts.digest ?? `sha256:${hex}`,
         lastUpdateTime: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
         path: path.slice(1),
-        revision: `${opts.label ?? `v${published}`}@sha256:${hex}`,
+        revision: opts.revision ?? `${opts.label ?? `v${published}`}@sha256:${hex}`,
         url: url + path,
         size: bytes.length,
       };

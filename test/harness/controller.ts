@@ -1,7 +1,8 @@
-// Runs the StageSet engine in the test process, fed by real watches on the control plane
-// (the same kubernetes-fluent-client watches Pepr's bindings use in the watcher pod).
+// Runs the StageSet engine in the test process, fed by a real StageSet watch on the control
+// plane (the kubernetes-fluent-client watch Pepr's bindings use in the watcher pod); the
+// engine follows sources and live health with its own watches, as in the module.
 import { K8s } from "pepr";
-import { ExternalArtifact, StageSet } from "../../capabilities/api";
+import { StageSet } from "../../capabilities/api";
 import { Controller, type ControllerOptions } from "../../capabilities/engine";
 import { serve, type Serving } from "../../capabilities/gate";
 
@@ -23,15 +24,13 @@ export async function startController(opts: HarnessOptions = {}): Promise<Runnin
   const serving = opts.serve ? await serve(controller.view, controller.metrics.registry, addresses) : undefined;
   const relist = { resyncDelaySec: 1, relistIntervalSec: 30, lastSeenLimitSeconds: 300, resyncFailureMax: 30 };
   const stageSets = K8s(StageSet).Watch((ss, phase) => controller.onStageSet(ss, phase === "DELETED"), relist);
-  const artifacts = K8s(ExternalArtifact).Watch((ea, phase) => controller.onArtifact(ea, phase === "DELETED"), relist);
-  await Promise.all([stageSets.start(), artifacts.start()]);
+  await stageSets.start();
   return {
     controller,
     serving,
     stop() {
       void serving?.close();
       stageSets.close();
-      artifacts.close();
       controller.stop();
     },
   };

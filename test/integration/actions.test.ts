@@ -171,4 +171,23 @@ describe("actions", () => {
     expect(readyCondition(ss)?.message).toMatch(/spec\.stages\[0\]\.actions\.pre\[0\].*(http.*wait|two|exactly one)/);
     expect(await configMapIn(env.ns, "twoverbs-app")).toBeUndefined();
   });
+
+  it("a spec change runs a failed action again; an action that succeeded for the revision does not run twice", async () => {
+    const post = (expected: number) => [
+      { name: "notify", http: { method: "GET", url: smoke("/respec-notify") } },
+      { name: "check", http: { method: "GET", url: smoke("/respec-check"), expectedStatus: [expected] }, retries: 0 },
+    ];
+    await release("respec", [{ name: "app", actions: { post: post(418) } }]);
+    const failed = await eventually(() => read("respec"), s => readyCondition(s)?.reason === "ActionFailed", { what: "the check action failed" });
+    expect(ledger(failed, "check")).toMatchObject({ phase: "Failed", attempts: 1 });
+    expect(hits.get("/respec-notify")).toBe(1);
+
+    // The user fixes the action's expectation: a new generation, the same revision.
+    const ss = await read("respec");
+    await K8s(StageSet).Apply({ metadata: { name: "respec", namespace: env.ns }, spec: { stages: [{ ...ss.spec!.stages[0]!, actions: { post: post(200) } }] } });
+    const done = await eventually(() => read("respec"), ready, { what: "Ready after the fixed action ran" });
+    expect(ledger(done, "check")).toMatchObject({ phase: "Succeeded", attempts: 1 });
+    expect(hits.get("/respec-check")).toBe(2);
+    expect(hits.get("/respec-notify")).toBe(1); // succeeded for this revision before the change: not run again
+  });
 });

@@ -57,7 +57,7 @@ describe("the gate", () => {
     expect(await status("nope")).toBe(403);
     expect(await curl("db")).not.toBe(0);
     const closed = await asJSON("db");
-    expect(closed).toEqual({ ready: false, namespace: env.ns, stageset: "shop", stage: "db", phase: "Waiting", revision: expect.stringMatching(/^v1@sha256:/) });
+    expect(closed).toEqual({ ready: false, namespace: env.ns, stageset: "shop", stage: "db", phase: "Waiting", revision: expect.stringMatching(/^v1@sha256:/), appliedRevision: "" });
     await eventually(() => promReady("db"), v => v[0] === "0", { what: "Prometheus to scrape 0 for stage db", timeoutMs: 30_000, intervalMs: 500 });
 
     // Open once the stage is Ready at the pinned revision.

@@ -4,7 +4,6 @@
 import { K8s, kind } from "pepr";
 import { describe, expect, it } from "vitest";
 import { StageSet, type StageSetStatus } from "../../capabilities/api";
-import { isStageReady } from "../../capabilities/engine";
 import { eventually } from "../harness/cluster";
 import { webDeployment } from "../harness/manifests";
 import { useEngineSuite } from "../harness/suite";
@@ -64,8 +63,9 @@ describe("a three-stage release", () => {
 
     const waiting = await eventually(read, ss => stage(ss.status, "config")?.phase === "Waiting" && /Widget\/main/.test(stage(ss.status, "config")?.message ?? ""), { what: "stage config Waiting, naming the Widget" });
     expect(stage(waiting.status, "crds")?.phase).toBe("Ready");
-    expect(isStageReady(waiting.status, waiting.metadata?.generation, "crds")).toBe(true);
-    expect(isStageReady(waiting.status, waiting.metadata?.generation, "config")).toBe(false);
+    const view = env.running.controller.view;
+    expect(view.get(env.ns, waiting.metadata!.name!, "crds")?.ready).toBe(true);
+    expect(view.get(env.ns, waiting.metadata!.name!, "config")?.ready).toBe(false);
     // Stage "app" must not have been touched while "config" waits.
     await new Promise(ok => setTimeout(ok, 1500));
     await expect(K8s(kind.Deployment).InNamespace(env.ns).Get("web")).rejects.toMatchObject({ status: 404 });

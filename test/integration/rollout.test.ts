@@ -7,32 +7,12 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { StageSet, type Stage } from "../../capabilities/api";
 import { eventually } from "../harness/cluster";
 import { docExample } from "../harness/docs";
+import { getRollout as getRolloutIn, installRolloutCRD, setRolloutStatus as setRolloutStatusIn, workload } from "../harness/rollouts";
 import { useEngineSuite } from "../harness/suite";
 
 const env = useEngineSuite("rollout");
 
-const rolloutKind = { group: "argoproj.io", version: "v1alpha1", kind: "Rollout", plural: "rollouts" };
-// Cluster-scoped and shared by the whole run's control plane, so it is applied (idempotently) and left in place.
-const rolloutCRD = {
-  metadata: { name: "rollouts.argoproj.io" },
-  spec: {
-    group: "argoproj.io",
-    names: { kind: "Rollout", plural: "rollouts", singular: "rollout", listKind: "RolloutList" },
-    scope: "Namespaced" as const,
-    versions: [{ name: "v1alpha1", served: true, storage: true, subresources: { status: {} }, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }],
-  },
-};
-const rollout = (name: string) => `apiVersion: argoproj.io/v1alpha1
-kind: Rollout
-metadata: { name: ${name} }
-spec:
-  replicas: 2
-  selector: { matchLabels: { app: ${name} } }
-  template:
-    metadata: { labels: { app: ${name} } }
-    spec: { containers: [{ name: web, image: "registry.invalid/${name}:1" }] }
-  strategy: { canary: { steps: [{ setWeight: 20 }, { pause: {} }] } }
-`;
+const rollout = (name: string) => workload("argoproj.io/v1alpha1", "Rollout", name, 1, "  strategy: { canary: { steps: [{ setWeight: 20 }, { pause: {} }] } }\n");
 const configMap = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: ${name} }\ndata: { color: blue }\n`;
 // The ready check as docs/progressive-delivery.md documents it.
 const phaseExprs = docExample<{ spec: { stages: Stage[] } }>("docs/progressive-delivery.md", "stage-waits-on-rollout").spec.stages[0]!.readyChecks!;
@@ -41,9 +21,8 @@ const read = (name: string) => K8s(StageSet).InNamespace(env.ns).Get(name);
 const stageOf = (ss: StageSet, name: string) => ss.status?.stages?.find(s => s.name === name);
 const readyOf = (ss: StageSet) => ss.status?.conditions?.find(c => c.type === "Ready");
 const ready = (ss: StageSet) => ss.status?.conditions?.some(c => c.type === "Ready" && c.status === "True" && c.observedGeneration === ss.metadata?.generation) ?? false;
-const getRollout = (name: string) => K8s(kind.GenericKind, { kindOverride: rolloutKind }).InNamespace(env.ns).Get(name);
-/** Writes the Rollout's status through /status, as the Argo Rollouts controller does. */
-const setRolloutStatus = (name: string, status: Record<string, unknown>) => K8s(kind.GenericKind, { kindOverride: rolloutKind }).PatchStatus({ metadata: { name, namespace: env.ns }, status });
+const getRollout = (name: string) => getRolloutIn(env.ns, name);
+const setRolloutStatus = (name: string, status: Record<string, unknown>) => setRolloutStatusIn(env.ns, name, status);
 
 /** A StageSet `<name>`: stage "rollout" (a Rollout `<name>`), then stage "after" (a ConfigMap `<name>-after`). */
 async function createRolloutRelease(name: string, readyChecks?: Stage["readyChecks"]): Promise<void> {
@@ -74,8 +53,7 @@ async function expectHeld(name: string, message: RegExp): Promise<void> {
 }
 
 beforeAll(async () => {
-  await K8s(kind.CustomResourceDefinition).Apply(rolloutCRD, { force: true });
-  await eventually(() => K8s(kind.CustomResourceDefinition).Get(rolloutCRD.metadata.name), crd => crd.status?.conditions?.some(c => c.type === "Established" && c.status === "True") ?? false, { what: "Rollout CRD Established" });
+  await installRolloutCRD();
 });
 
 describe("a Rollout with a CEL ready check on status.phase", () => {

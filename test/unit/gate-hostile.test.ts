@@ -17,7 +17,7 @@ function stageSet(name: string, phase: "Ready" | "Waiting"): StageSet {
     kind: "StageSet",
     metadata: { namespace: "team", name, generation: 1 },
     spec: { stages: [{ name: "db", sourceRef: { name: marker.toLowerCase().slice(0, 20) } }] },
-    status: { observedGeneration: 1, runGeneration: 1, lastAttemptedRevisions: { db: rev }, stages: [{ name: "db", phase, attemptedRevision: rev, appliedRevision: rev, message: marker }], conditions: [{ type: "Ready", status: "False", reason: marker, message: marker, lastTransitionTime: "2026-01-01T00:00:00Z" }] },
+    status: { observedGeneration: 1, runGeneration: 1, lastAttemptedRevisions: { db: rev }, stages: [{ name: "db", phase, attemptedRevision: rev, attemptedDigest: "sha256:abc", ...(phase === "Ready" ? { appliedRevision: rev, appliedDigest: "sha256:abc", verifiedGeneration: 1 } : {}), message: marker }], conditions: [{ type: "Ready", status: "False", reason: marker, message: marker, lastTransitionTime: "2026-01-01T00:00:00Z" }] },
   } as StageSet;
 }
 

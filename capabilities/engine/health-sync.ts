@@ -1,0 +1,75 @@
+// Live health in the status: a verified stage is followed from watches (live-health.ts); when
+// one of its objects turns unhealthy the stage becomes Degraded and, once its run is over, the
+// StageSet Ready=False with HealthDegraded naming the object; when they recover, Ready again,
+// without a re-apply. One Event per transition, none while nothing changes.
+import { Reason } from "../api";
+import { resourcePath } from "../kube";
+import { verificationOf } from "../gate";
+import { getCondition, markNotReady, markReady } from "./conditions";
+import { isRunComplete, stageStatus } from "./plan";
+import { nowISO, save, setStage, stageSpec, type Run } from "./run";
+import { summarize } from "./stage-health";
+import { stageObjects } from "./steps";
+
+/** Follow a verified stage's objects (as it is marked Ready, or after a restart). */
+export async function followStage(run: Run, stage: string): Promise<void> {
+  const live = run.deps.liveHealth;
+  const st = stageStatus(run.status, stage);
+  if (!live || !st) return;
+  if (stageSpec(run, stage).readyChecks?.disableWait) return void live.unfollow(run.key.namespace, run.key.name, s => s === stage);
+  const followed = [];
+  for (const object of await stageObjects(run, stage)) {
+    const resource = await run.deps.discovery.resolve(object.apiVersion, object.kind);
+    if (resource) followed.push({ collection: resourcePath(resource), object });
+  }
+  live.follow(run.key.namespace, run.key.name, stage, verificationOf(st), followed, run.exprs.get(stage));
+}
+
+/** Bring the status in line with live health; saves and records Events only on a change. */
+export async function syncLiveHealth(run: Run): Promise<void> {
+  const live = run.deps.liveHealth;
+  if (!live) return;
+  const { namespace, name } = run.key;
+  live.unfollow(namespace, name, stage => !run.stageNames.includes(stage));
+  const events: [type: "Normal" | "Warning", reason: string, message: string][] = [];
+  for (const stage of run.stageNames) {
+    const st = stageStatus(run.status, stage);
+    if (!st || st.verifiedGeneration === undefined || (st.phase !== "Ready" && st.phase !== "Degraded")) continue;
+    let healthy = live.healthy(namespace, name, stage, verificationOf(st));
+    if (healthy === undefined && st.appliedDigest === run.sources.get(stage)?.artifact.digest) {
+      // Not followed yet (the controller restarted): follow it from its artifact now.
+      await followStage(run, stage).catch(err => run.deps.log.debug({ namespace, stageset: name, stage, err: String(err) }, "cannot follow stage health yet"));
+      healthy = live.healthy(namespace, name, stage, verificationOf(st));
+    }
+    if (healthy === false && st.phase === "Ready") {
+      const message = `Stage ${stage} revision ${st.appliedRevision} degraded: ${summarize(live.problems(namespace, name, stage))}`;
+      setStage(run, { ...st, phase: "Degraded", message });
+      events.push(["Warning", Reason.HealthDegraded, message]);
+    } else if (healthy === true && st.phase === "Degraded") {
+      setStage(run, { ...st, phase: "Ready", message: `${st.objects ?? 0} ${st.objects === 1 ? "object" : "objects"} Ready (recovered)` });
+      events.push(["Normal", Reason.HealthRecovered, `Stage ${stage} revision ${st.appliedRevision} recovered`]);
+    }
+  }
+  const conditionChanged = syncReadyCondition(run);
+  if (events.length === 0 && !conditionChanged) return;
+  await save(run);
+  for (const [type, reason, message] of events) await run.deps.events.record(run.ss, type, reason, message);
+}
+
+/** Once the run is over, the Ready condition follows the stages' live health. */
+function syncReadyCondition(run: Run): boolean {
+  if (!isRunComplete({ generation: run.generation, stageNames: run.stageNames, status: run.status })) return false;
+  const degraded = (run.status.stages ?? []).filter(s => s.phase === "Degraded" && run.stageNames.includes(s.name));
+  const ready = getCondition(run.status.conditions, "Ready");
+  if (degraded.length > 0) {
+    const message = degraded.map(s => s.message).join("; ");
+    if (ready?.reason === Reason.HealthDegraded && ready.message === message) return false;
+    run.status.conditions = markNotReady(run.status.conditions, Reason.HealthDegraded, message, run.generation, nowISO(run));
+    return true;
+  }
+  if (ready?.reason !== Reason.HealthDegraded) return false;
+  const pins = run.status.lastAttemptedRevisions ?? {};
+  run.status.conditions = markReady(run.status.conditions, Reason.Succeeded, `Applied ${run.stageNames.map(n => `${n}@${pins[n]}`).join(", ")} (recovered)`, run.generation, nowISO(run));
+  return true;
+}
+

@@ -1,0 +1,80 @@
+// Runs the StageSet module in a child process through Pepr's runtime in watch mode, exactly
+// as the watcher pod wires it (run-module.ts), scoped to the given namespaces. Tests talk to
+// its gate and metrics over HTTP, as Flagger, Argo and Prometheus do.
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+export interface ModuleProcess {
+  child: ChildProcess;
+  gate: string;
+  metrics: string;
+  stop(): Promise<void>;
+}
+
+export const freePort = () =>
+  new Promise<number>(ok => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => ok(port));
+    });
+  });
+
+export interface ModuleOptions {
+  namespaces: string[];
+  kubeconfig: string;
+  harnessBinDir: string;
+  env?: Record<string, string>;
+}
+
+export async function spawnModule(opts: ModuleOptions): Promise<ModuleProcess> {
+  // Pepr's watcher serves /healthz and /metrics over TLS: any certificate will do.
+  const pki = join(mkdtempSync(join(tmpdir(), "stageset-module-")), "pki");
+  execFileSync(join(opts.harnessBinDir, "k8s-harness"), ["pki", pki]);
+  const [peprPort, gatePort, metricsPort] = [await freePort(), await freePort(), await freePort()];
+  const child = spawn(process.execPath, ["--import", "tsx", join(root, "test/harness/run-module.ts")], {
+    cwd: root,
+    env: {
+      ...process.env,
+      KUBECONFIG: opts.kubeconfig,
+      PEPR_WATCH_MODE: "true",
+      PEPR_PORT: String(peprPort),
+      SSL_CERT_PATH: join(pki, "apiserver.crt"),
+      SSL_KEY_PATH: join(pki, "apiserver.key"),
+      STAGESET_WATCH_NAMESPACES: opts.namespaces.join(","),
+      STAGESET_GATE_ADDRESS: `127.0.0.1:${gatePort}`,
+      STAGESET_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+      ...opts.env,
+    },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  await new Promise<void>((ok, fail) => {
+    let out = "";
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      if (!/^ready$/m.test(out)) return;
+      child.stdout!.off("data", onData);
+      child.stdout!.pipe(process.stdout);
+      ok();
+    };
+    child.stdout!.on("data", onData);
+    child.once("exit", code => fail(new Error(`the module exited with code ${code} before it was ready`)));
+  });
+  return {
+    child,
+    gate: `http://127.0.0.1:${gatePort}`,
+    metrics: `http://127.0.0.1:${metricsPort}`,
+    stop: () =>
+      new Promise(ok => {
+        if (child.exitCode !== null || child.signalCode !== null) return ok();
+        child.once("exit", () => ok());
+        child.kill("SIGKILL");
+      }),
+  };
+}

@@ -1,0 +1,237 @@
+// The gate tells the truth at every moment, asked over HTTP of the module as the watcher pod
+// runs it (Pepr's runtime in watch mode, the module's own bindings): it closes within a
+// second of the watch event that breaks readiness (a spec change, a new or republished
+// artifact, an object degrading), it reopens only after the stage is verified again, and a
+// resync at the same generation and artifact never closes it.
+import { K8s, kind } from "pepr";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { StageSet, type Stage } from "../../capabilities/api";
+import { requestedAtAnnotation } from "../../capabilities/engine";
+import { startArtifactServer, type ArtifactServer } from "../harness/artifact-server";
+import { createTestNamespace, deleteTestNamespace, eventually } from "../harness/cluster";
+import { spawnModule, type ModuleProcess } from "../harness/module-process";
+import { gateProbe, type GateProbe } from "../harness/gate-probe";
+import { getRollout as getRolloutIn, installRolloutCRD, setRolloutStatus as setRolloutStatusIn, workload } from "../harness/rollouts";
+import { configMapIn, invariantViolations } from "../harness/suite";
+
+let ns: string;
+let artifacts: ArtifactServer;
+let module: ModuleProcess;
+let probe: GateProbe;
+
+beforeAll(async () => {
+  ns = await createTestNamespace("truth");
+  await K8s(kind.Namespace).Apply({ metadata: { name: "pepr-system" } }); // where Pepr keeps its store
+  artifacts = await startArtifactServer();
+  module = await spawnModule({ namespaces: [ns], kubeconfig: inject("kubeconfig"), harnessBinDir: inject("harnessBinDir") });
+  probe = gateProbe(module.gate, module.metrics, ns);
+});
+afterAll(async () => {
+  await module?.stop();
+  await artifacts?.stop();
+  if (ns) await deleteTestNamespace(ns);
+});
+
+const cm = (name: string, data: Record<string, string> = { v: "1" }) => `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: ${name} }\ndata: ${JSON.stringify(data)}\n`;
+const deployment = (name: string) => workload("apps/v1", "Deployment", name);
+const rollout = (name: string, tag: number) => workload("argoproj.io/v1alpha1", "Rollout", name, tag);
+const getRollout = (name: string) => getRolloutIn(ns, name);
+const setRolloutStatus = (name: string, status: Record<string, unknown>) => setRolloutStatusIn(ns, name, status);
+const read = (name: string) => K8s(StageSet).InNamespace(ns).Get(name);
+const stageOf = (ss: StageSet, name: string) => ss.status?.stages?.find(s => s.name === name);
+const condition = (ss: StageSet, type: string) => ss.status?.conditions?.find(c => c.type === type);
+const isReady = (ss: StageSet) => condition(ss, "Ready")?.status === "True" && condition(ss, "Ready")?.observedGeneration === ss.metadata?.generation;
+
+async function release(name: string, stages: Stage[], extra: Record<string, unknown> = {}): Promise<StageSet> {
+  await K8s(StageSet).Apply({ metadata: { name, namespace: ns }, spec: { stages, ...extra } });
+  const ss = await eventually(() => read(name), isReady, { what: `StageSet ${name} Ready`, timeoutMs: 60_000 });
+  for (const s of stages) await eventually(() => probe.status(name, s.name), code => code === 200, { what: `the gate of ${name}/${s.name} open` });
+  return ss;
+}
+
+const publish = (name: string, files: Record<string, string>, opts = {}) => artifacts.publish({ namespace: ns, name }, { files }, opts);
+
+describe("the gate (module wiring, asked over HTTP)", () => {
+  it("a spec change closes every stage within 1 s; each reopens only once the new generation has been through it", async () => {
+    await publish("spec-a", { "a.yaml": cm("spec-a") });
+    await publish("spec-b", { "b.yaml": cm("spec-b") });
+    await publish("spec-c", { "overlays/staging/c.yaml": cm("spec-c-staging"), "overlays/prod/c.yaml": cm("spec-c-prod") });
+    const stages = [
+      { name: "a", sourceRef: { name: "spec-a" } },
+      // Stage b holds the run until the test says so: a stricter ready check than before.
+      { name: "b", sourceRef: { name: "spec-b" } },
+      { name: "c", sourceRef: { name: "spec-c" }, path: "overlays/staging" },
+    ];
+    await release("spec", stages);
+
+    const watch = probe.watch("spec", ["a", "b", "c"]);
+    const changedAt = Date.now();
+    await K8s(StageSet).Apply({
+      metadata: { name: "spec", namespace: ns },
+      spec: { stages: [stages[0]!, { ...stages[1]!, readyChecks: { exprs: [{ apiVersion: "v1", kind: "ConfigMap", current: "has(data.go)" }] } }, { ...stages[2]!, path: "overlays/prod" }] },
+    });
+    for (const stage of ["a", "b", "c"]) {
+      const closed = await watch.until(stage, 403);
+      expect(closed - changedAt, `stage ${stage} closed within 1 s of the spec change`).toBeLessThan(1_000);
+    }
+    // a is verified again at once; b waits on its new check, so b and c stay closed meanwhile.
+    await eventually(() => probe.status("spec", "a"), s => s === 200, { what: "stage a verified again under the new spec" });
+    await new Promise(ok => setTimeout(ok, 1_500));
+    expect(await probe.status("spec", "b")).toBe(403);
+    expect(await probe.status("spec", "c")).toBe(403);
+    expect(await configMapIn(ns, "spec-c-prod")).toBeUndefined(); // the run never reached c
+
+    await K8s(kind.ConfigMap).Apply({ metadata: { name: "spec-b", namespace: ns }, data: { go: "yes" } }, { force: true });
+    await eventually(() => probe.status("spec", "c"), s => s === 200, { what: "stage c verified under the new spec" });
+    const samples = watch.stop();
+    // c opened only after its new path had been applied (its first 200 after the change comes after the prod object existed).
+    const ss = await read("spec");
+    expect(stageOf(ss, "c")).toMatchObject({ phase: "Ready", verifiedGeneration: ss.metadata?.generation });
+    const prod = await configMapIn(ns, "spec-c-prod");
+    expect(prod).toBeDefined();
+    const closedAt = samples.c!.find(s => s.at > changedAt && s.status === 403)!.at;
+    const reopened = samples.c!.find(s => s.at > closedAt && s.status === 200)!;
+    expect(reopened.at).toBeGreaterThanOrEqual(Date.parse(prod!.metadata!.creationTimestamp as unknown as string) - 1_000);
+  });
+
+  it("a new revision of stage 1 closes it within 1 s and keeps it closed while stage 2's artifact is broken", async () => {
+    await publish("broken-one", { "one.yaml": cm("broken-one") });
+    await publish("broken-two", { "two.yaml": cm("broken-two") });
+    await release("broken", [
+      { name: "one", sourceRef: { name: "broken-one" } },
+      { name: "two", sourceRef: { name: "broken-two" } },
+    ]);
+    await artifacts.publish({ namespace: ns, name: "broken-two" }, { raw: Buffer.from("this is not a gzip stream") });
+    await eventually(() => read("broken"), ss => stageOf(ss, "two")?.phase === "Failed", { what: "stage two Failed on its broken artifact" });
+    expect(await probe.status("broken", "one")).toBe(200); // its own artifact did not move
+
+    const watch = probe.watch("broken", ["one"]);
+    const publishedAt = Date.now();
+    await publish("broken-one", { "one.yaml": cm("broken-one", { v: "2" }) });
+    const closed = await watch.until("one", 403);
+    expect(closed - publishedAt).toBeLessThan(1_000);
+    await new Promise(ok => setTimeout(ok, 3_000));
+    const samples = watch.stop();
+    expect(samples.one!.filter(s => s.at > closed).map(s => s.status)).not.toContain(200);
+    expect((await configMapIn(ns, "broken-one"))?.data).toEqual({ v: "1" }); // nothing applied while stage two is broken
+  });
+
+  it("a republish under the same revision with new content starts a new run and applies it", async () => {
+    const first = await publish("same-rev", { "x.yaml": cm("same-rev", { v: "1" }) }, { revision: "release-1" });
+    await release("same", [{ name: "x", sourceRef: { name: "same-rev" } }]);
+    const watch = probe.watch("same", ["x"]);
+    const publishedAt = Date.now();
+    const second = await publish("same-rev", { "x.yaml": cm("same-rev", { v: "2" }) }, { revision: "release-1" });
+    expect(second.revision).toBe(first.revision);
+    expect(second.digest).not.toBe(first.digest);
+    const closed = await watch.until("x", 403);
+    expect(closed - publishedAt).toBeLessThan(1_000);
+    await eventually(() => configMapIn(ns, "same-rev"), c => c?.data?.v === "2", { what: "the republished content applied" });
+    await eventually(() => probe.status("same", "x"), s => s === 200, { what: "the gate open at the new digest" });
+    watch.stop();
+    expect(stageOf(await read("same"), "x")).toMatchObject({ appliedRevision: "release-1", appliedDigest: second.digest });
+  });
+
+  it("a hostile revision that fails before it is pinned is named as the failed one; the previous one as applied", async () => {
+    const good = await publish("hostile-x", { "x.yaml": cm("hostile-x") });
+    await release("hostile", [{ name: "x", sourceRef: { name: "hostile-x" } }]);
+    const bad = await artifacts.publish({ namespace: ns, name: "hostile-x" }, { entries: [{ name: "../escape.yaml", body: cm("escape") }] });
+    const ss = await eventually(() => read("hostile"), s => stageOf(s, "x")?.phase === "Failed", { what: "stage x Failed on the hostile revision" });
+    expect(stageOf(ss, "x")).toMatchObject({ attemptedRevision: bad.revision, attemptedDigest: bad.digest, appliedRevision: good.revision, appliedDigest: good.digest });
+    expect(stageOf(ss, "x")?.message).toContain(`the objects of revision ${good.revision} (last applied) are unchanged`);
+    expect(condition(ss, "Ready")).toMatchObject({ status: "False", reason: "ArtifactExtractionFailed" });
+    expect(await probe.json("hostile", "x")).toEqual({ ready: false, namespace: ns, stageset: "hostile", stage: "x", phase: "Failed", revision: bad.revision, appliedRevision: good.revision });
+    expect(await probe.status("hostile", "x")).toBe(403);
+    expect((await configMapIn(ns, "hostile-x"))?.data).toEqual({ v: "1" });
+  });
+
+  it("a forced reconcile of a Ready three-stage StageSet at the same revision never closes the gate (polled every 50 ms)", async () => {
+    for (const s of ["r1", "r2", "r3"]) await publish(`resync-${s}`, { [`${s}.yaml`]: cm(`resync-${s}`) });
+    await release("resync", ["r1", "r2", "r3"].map(s => ({ name: s, sourceRef: { name: `resync-${s}` } })));
+    const applies = await probe.metric("stageset_stage_applies_total");
+    const watch = probe.watch("resync", ["r1", "r2", "r3"], 50);
+    await new Promise(ok => setTimeout(ok, 200));
+    const requestedAt = Date.now();
+    await K8s(StageSet, { name: "resync", namespace: ns }).Patch([{ op: "add", path: "/metadata/annotations", value: { [requestedAtAnnotation]: "truth-1" } }]);
+    await eventually(() => read("resync"), ss => ss.status?.lastHandledReconcileAt === "truth-1" && isReady(ss), { what: "the requested run finished", intervalMs: 50 });
+    const finishedAt = Date.now();
+    await new Promise(ok => setTimeout(ok, 300));
+    const samples = watch.stop();
+    expect(await probe.metric("stageset_stage_applies_total")).toBe(applies + 3); // every stage was applied again
+    for (const s of ["r1", "r2", "r3"] as const) {
+      const seen = samples[s]!;
+      expect(seen[0]!.at, `stage ${s} polled from before the request`).toBeLessThan(requestedAt);
+      expect(seen.at(-1)!.at, `stage ${s} polled until after the run`).toBeGreaterThan(finishedAt);
+      expect(Math.max(...seen.slice(1).map((x, i) => x.at - seen[i]!.at)), `stage ${s}: no gap in the polling`).toBeLessThan(1_000);
+      expect(seen.filter(x => x.status !== 200 || x.gauge !== 1), `stage ${s} never closed`).toEqual([]);
+    }
+  });
+
+  it("a Deployment of a Ready stage that loses availability closes the gate within 5 s (HealthDegraded); recovery reopens it with no new apply", async () => {
+    await publish("avail-web", { "web.yaml": deployment("web") });
+    await release("avail", [{ name: "web", sourceRef: { name: "avail-web" } }]);
+    // No new pod may start in the namespace, then one pod goes: the Deployment is 1/2 available.
+    await K8s(kind.ResourceQuota).Apply({ metadata: { name: "no-pods", namespace: ns }, spec: { hard: { pods: "0" } } });
+    await eventually(() => K8s(kind.ResourceQuota).InNamespace(ns).Get("no-pods"), q => q.status?.hard?.pods === "0", { what: "the quota in force" });
+    const applies = await probe.metric("stageset_stage_applies_total");
+    const watch = probe.watch("avail", ["web"]);
+    const pods = await K8s(kind.Pod).InNamespace(ns).WithLabel("app", "web").Get();
+    const deletedAt = Date.now();
+    await K8s(kind.Pod).InNamespace(ns).Delete(pods.items[0]!.metadata!.name!);
+    const closed = await watch.until("web", 403);
+    expect(closed - deletedAt).toBeLessThan(5_000);
+    const degraded = await eventually(() => read("avail"), ss => condition(ss, "Ready")?.reason === "HealthDegraded", { what: "Ready=False with HealthDegraded" });
+    expect(condition(degraded, "Ready")).toMatchObject({ status: "False", message: expect.stringMatching(/^Stage web revision \S+ degraded: Deployment\/web in namespace \S+: Replicas: 1\/2$/) });
+    expect(condition(degraded, "Reconciling")).toBeUndefined();
+    expect(stageOf(degraded, "web")?.phase).toBe("Degraded");
+    expect(await probe.json("avail", "web")).toMatchObject({ ready: false, phase: "Degraded" });
+
+    await K8s(kind.ResourceQuota).InNamespace(ns).Delete("no-pods");
+    await watch.until("web", 200, 60_000);
+    watch.stop();
+    const recovered = await eventually(() => read("avail"), isReady, { what: "Ready=True again" });
+    expect(stageOf(recovered, "web")?.phase).toBe("Ready");
+    expect(await probe.metric("stageset_stage_applies_total")).toBe(applies); // nothing was applied again
+    const events = (await K8s(kind.CoreEvent).InNamespace(ns).Get()).items.filter(e => e.involvedObject?.name === "avail").map(e => e.reason);
+    expect(events.filter(r => r === "HealthDegraded")).toHaveLength(1);
+    expect(events.filter(r => r === "HealthRecovered")).toHaveLength(1);
+  });
+
+  it("a Rollout with a hash-style observedGeneration, changed in place, is not Ready until its status moves; a Degraded that follows fails the stage", async () => {
+    await installRolloutCRD();
+    await publish("argo-ro", { "ro.yaml": rollout("ro", 1) });
+    await K8s(StageSet).Apply({ metadata: { name: "argo", namespace: ns }, spec: { stages: [{ name: "ro", sourceRef: { name: "argo-ro" } }] } });
+    await eventually(() => getRollout("ro"), r => r.metadata?.generation === 1, { what: "the Rollout applied" });
+    await setRolloutStatus("ro", { observedGeneration: "5d8f7c9b", phase: "Healthy" });
+    await eventually(() => probe.status("argo", "ro"), s => s === 200, { what: "the stage Ready on Argo's status" });
+
+    const v2 = await publish("argo-ro", { "ro.yaml": rollout("ro", 2) });
+    await eventually(() => getRollout("ro"), r => r.metadata?.generation === 2, { what: "revision 2 applied in place" });
+    const watch = probe.watch("argo", ["ro"]);
+    await new Promise(ok => setTimeout(ok, 2_500)); // Argo has not reacted: its status still says Healthy at the old hash
+    const held = await read("argo");
+    expect(stageOf(held, "ro")).toMatchObject({ phase: "Waiting", attemptedRevision: v2.revision });
+    expect(stageOf(held, "ro")?.message).toMatch(/status has not changed since generation 2 was applied/);
+    expect(watch.stop().ro!.map(s => s.status)).not.toContain(200);
+
+    await setRolloutStatus("ro", { observedGeneration: "77aa11ee", phase: "Degraded", message: "ProgressDeadlineExceeded" });
+    const failed = await eventually(() => read("argo"), ss => stageOf(ss, "ro")?.phase === "Failed", { what: "the stage Failed on Degraded" });
+    expect(condition(failed, "Ready")).toMatchObject({ status: "False", reason: "HealthCheckFailed" });
+    expect(await probe.status("argo", "ro")).toBe(403);
+  });
+
+  it("ten idle resyncs record no Event", async () => {
+    await publish("idle-x", { "x.yaml": cm("idle-x") });
+    await release("idle", [{ name: "x", sourceRef: { name: "idle-x" } }], { interval: "1s" });
+    const eventsOf = async () => (await K8s(kind.CoreEvent).InNamespace(ns).Get()).items.filter(e => e.involvedObject?.name === "idle");
+    await new Promise(ok => setTimeout(ok, 1_500)); // the run's own Events are in
+    const before = (await eventsOf()).length;
+    // Ten resync runs (interval 1s), each applying the same revision again: no other StageSet
+    // of this module has a resync due meanwhile (they keep the default 10m).
+    const applies = await probe.metric("stageset_stage_applies_total");
+    await eventually(() => probe.metric("stageset_stage_applies_total"), n => n - applies >= 10, { what: "ten resyncs", timeoutMs: 60_000, intervalMs: 500 });
+    const after = await eventsOf();
+    expect(after.length - before, after.slice(before).map(e => `${e.reason}: ${e.message}`).join("\n")).toBe(0);
+    expect(invariantViolations(await read("idle"))).toEqual([]);
+  });
+});
