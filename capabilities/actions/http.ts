@@ -1,6 +1,7 @@
 // The http verb: one request (and its redirects) under the action's timeout. node:http rather
 // than fetch, because only a request's own `lookup` lets us connect to exactly the address
 // the SSRF guard approved, so that a second DNS answer (rebinding) is never used.
+import { createHash } from "node:crypto";
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { LookupFunction } from "node:net";
@@ -11,7 +12,6 @@ import { bareHost, vetDestination, type Destination, type Lookup } from "./ssrf"
 
 /** Enough of an error page to explain a failure; the rest is not read. */
 export const bodyCapBytes = 64 * 1024;
-const snippetChars = 200;
 
 export interface HttpActionOptions {
   /** The action's name, for messages. */
@@ -117,18 +117,22 @@ async function settle(run: Run, hop: Hop, res: IncomingMessage): Promise<number>
   }
   const body = await readCapped(res, bodyCapBytes);
   const wanted = run.spec.expectedStatus?.join(", ") ?? "2xx";
-  throw new ActionStatusError(`${run.prefix}${describe(hop)} answered ${status}, expected ${wanted}${snippet(body)}`, status, body);
+  throw new ActionStatusError(`${run.prefix}${describe(hop)} answered ${status}, expected ${wanted}${bodySummary(body)}`, status, body.toString("utf8"));
 }
 
 export function isExpected(status: number, expected: readonly number[] | undefined): boolean {
   return expected ? expected.includes(status) : status >= 200 && status <= 299;
 }
 
-/** The start of a body as one line, for a message. */
-export function snippet(body: string): string {
-  const line = body.replace(/\s+/g, " ").trim();
-  if (!line) return " (empty body)";
-  return `: ${line.length > snippetChars ? `${line.slice(0, snippetChars)}…` : line}`;
+/**
+ * What a message may say of a response body: its size and a short hash, never its content. A
+ * body in status or an Event would turn an http action into a way for a tenant to read any
+ * in-cluster endpoint from the controller's network position.
+ */
+export function bodySummary(body: Buffer): string {
+  if (body.length === 0) return " (empty body)";
+  const size = body.length >= bodyCapBytes ? `${bodyCapBytes} bytes or more` : `${body.length} ${body.length === 1 ? "byte" : "bytes"}`;
+  return ` (body: ${size}, sha256 ${createHash("sha256").update(body).digest("hex").slice(0, 12)})`;
 }
 
 const describe = (hop: Hop) => `${hop.method} ${shownUrl(hop.url)}`;
@@ -163,13 +167,13 @@ export function pinnedLookup(destination: Destination): LookupFunction {
 }
 
 /** Up to `cap` bytes of the body; what arrives before an error or the timeout is kept. */
-function readCapped(res: IncomingMessage, cap: number): Promise<string> {
+function readCapped(res: IncomingMessage, cap: number): Promise<Buffer> {
   return new Promise(resolve => {
     const chunks: Buffer[] = [];
     let total = 0;
     const done = () => {
       res.destroy();
-      resolve(Buffer.concat(chunks).subarray(0, cap).toString("utf8"));
+      resolve(Buffer.concat(chunks).subarray(0, cap));
     };
     res.on("data", (chunk: Buffer) => {
       chunks.push(chunk);

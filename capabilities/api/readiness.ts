@@ -1,7 +1,8 @@
 // The one definition of "this stage is Ready" that the gate, the gauge and the tests share.
 // A stage is Ready iff all of:
 //   (a) the StageSet's current generation has been verified through this stage
-//       (status.stages[].verifiedGeneration == metadata.generation);
+//       (status.stages[].verifiedGeneration == metadata.generation), and nothing newer was
+//       tried on it since, nor did a later attempt fail;
 //   (b) the stage's applied artifact (revision and digest) is the one its source publishes now;
 //   (c) every object of the stage is healthy now (followed live from watches);
 //   (d) the StageSet is not being deleted.
@@ -21,8 +22,7 @@ export interface ReadinessFacts {
   /**
    * What the stage's source publishes now: an artifact, "none" (the source is gone or has no
    * artifact), or undefined when the controller does not know yet (its watch of that source
-   * kind has not synced): then the stage's attempted artifact stands in (the pinned one, or a
-   * newer one that failed before it could be pinned).
+   * kind has not synced): then the stage's attempted artifact stands in (checked in (a)).
    */
   published: PublishedArtifact | "none" | undefined;
   /**
@@ -36,7 +36,10 @@ export function isStageReady(f: ReadinessFacts): boolean {
   const st = f.stage;
   if (f.deleting || !st || f.generation === undefined) return false;
   if (st.verifiedGeneration !== f.generation || !st.appliedRevision || !st.appliedDigest) return false;
-  const artifact = f.published ?? { revision: st.attemptedRevision, digest: st.attemptedDigest };
-  if (artifact === "none" || artifact.revision !== st.appliedRevision || artifact.digest !== st.appliedDigest) return false;
-  return f.healthy ?? (st.phase !== "Degraded" && st.phase !== "Failed");
+  // A newer artifact was tried since (its objects may be in the cluster now), or the last
+  // attempt failed: what was verified no longer describes the stage.
+  if (st.attemptedRevision !== st.appliedRevision || st.attemptedDigest !== st.appliedDigest || st.phase === "Failed") return false;
+  const artifact = f.published;
+  if (artifact !== undefined && (artifact === "none" || artifact.revision !== st.appliedRevision || artifact.digest !== st.appliedDigest)) return false;
+  return f.healthy ?? st.phase !== "Degraded";
 }

@@ -63,7 +63,7 @@ export class Controller {
     });
     // Only objects of the StageSets this controller serves: all that carry our label, or those of its namespaces.
     const selector = namespaces ? `${OwnerLabel.namespace} in (${namespaces.join(",")})` : OwnerLabel.stageSet;
-    this.liveHealth = new LiveHealth(client, selector, (namespace, name) => this.queue.add(keyString({ namespace, name })));
+    this.liveHealth = new LiveHealth(client, selector, (namespace, name) => this.queue.add(keyString({ namespace, name })), message => log.warn(message));
     this.view = new ReadinessView({
       published: source => this.sources.published(source),
       healthy: (namespace, stageset, stage, verification) => this.liveHealth.healthy(namespace, stageset, stage, verification),

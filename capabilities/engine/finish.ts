@@ -6,6 +6,7 @@ import { ConditionType, Reason, StageSetError } from "../api";
 import { deleteParent, groupKind, listParentStages, objectId, pruneStage, readParent, writeParent } from "../apply";
 import { getCondition, markReady } from "./conditions";
 import { periodicResync } from "./plan";
+import { syncReadyCondition } from "./health-sync";
 import type { Outcome } from "./queue";
 import { nowISO, ownerOf, save, type Run } from "./run";
 import { stageSetPath } from "./status";
@@ -39,9 +40,11 @@ export async function finishRun(run: Run): Promise<Outcome> {
   // A periodic resync that pruned nothing and met no failure on the way changed nothing worth an Event.
   const routine = getCondition(run.status.conditions, ConditionType.Reconciling)?.message === `Run started: ${periodicResync}` && pruned === 0 && removed.length === 0;
   run.status.conditions = markReady(run.status.conditions, Reason.Succeeded, `Applied ${summary}`, run.generation, nowISO(run));
+  // A stage that degraded after the run passed it keeps the StageSet from Ready.
+  const degraded = syncReadyCondition(run);
   await save(run);
   run.deps.log.info({ namespace: run.key.namespace, stageset: run.key.name, pruned, removedStages: removed }, "run finished");
-  if (!routine) await run.deps.events.record(run.ss, "Normal", Reason.Succeeded, `All ${run.stageNames.length} stages Ready (${summary}); pruned ${pruned} objects${removed.length ? `; removed stages ${removed.join(", ")}` : ""}`);
+  if (!routine && !degraded) await run.deps.events.record(run.ss, "Normal", Reason.Succeeded, `All ${run.stageNames.length} stages Ready (${summary}); pruned ${pruned} objects${removed.length ? `; removed stages ${removed.join(", ")}` : ""}`);
   return { kind: "resync", afterMs: durationOr(defaultIntervalMs, run.ss.spec?.interval) };
 }
 

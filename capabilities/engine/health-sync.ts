@@ -3,6 +3,7 @@
 // StageSet Ready=False with HealthDegraded naming the object; when they recover, Ready again,
 // without a re-apply. One Event per transition, none while nothing changes.
 import { Reason } from "../api";
+import { objectId } from "../apply";
 import { resourcePath } from "../kube";
 import { verificationOf } from "../gate";
 import { getCondition, markNotReady, markReady } from "./conditions";
@@ -11,8 +12,11 @@ import { nowISO, save, setStage, stageSpec, type Run } from "./run";
 import { summarize } from "./stage-health";
 import { stageObjects } from "./steps";
 
-/** Follow a verified stage's objects (as it is marked Ready, or after a restart). */
-export async function followStage(run: Run, stage: string): Promise<void> {
+/**
+ * Follow a verified stage's objects: as it is marked Ready (with the resourceVersions it was
+ * verified at), or after a restart (without: no verdict until the watch has listed).
+ */
+export async function followStage(run: Run, stage: string, versions?: Map<string, string>): Promise<void> {
   const live = run.deps.liveHealth;
   const st = stageStatus(run.status, stage);
   if (!live || !st) return;
@@ -20,7 +24,7 @@ export async function followStage(run: Run, stage: string): Promise<void> {
   const followed = [];
   for (const object of await stageObjects(run, stage)) {
     const resource = await run.deps.discovery.resolve(object.apiVersion, object.kind);
-    if (resource) followed.push({ collection: resourcePath(resource), object });
+    if (resource) followed.push({ collection: resourcePath(resource), object, verifiedAt: versions?.get(objectId(object)) ?? (versions ? "" : undefined) });
   }
   live.follow(run.key.namespace, run.key.name, stage, verificationOf(st), followed, run.exprs.get(stage));
 }
@@ -56,8 +60,8 @@ export async function syncLiveHealth(run: Run): Promise<void> {
   for (const [type, reason, message] of events) await run.deps.events.record(run.ss, type, reason, message);
 }
 
-/** Once the run is over, the Ready condition follows the stages' live health. */
-function syncReadyCondition(run: Run): boolean {
+/** Once the run is over, the Ready condition follows the stages' live health. True when it changed. */
+export function syncReadyCondition(run: Run): boolean {
   if (!isRunComplete({ generation: run.generation, stageNames: run.stageNames, status: run.status })) return false;
   const degraded = (run.status.stages ?? []).filter(s => s.phase === "Degraded" && run.stageNames.includes(s.name));
   const ready = getCondition(run.status.conditions, "Ready");

@@ -2,6 +2,13 @@
 // our ownership label (not a poll per object), and each followed stage re-judged only for the
 // object an event touched. A stage that turns unhealthy (or healthy again) is reported at
 // once, so the gate closes on the watch event itself and the engine records the change.
+//
+// Each followed object is in one of three states: "verified" (the engine just saw it healthy,
+// and no newer word has come), "judged" (healthy or not, from the watch), or "unknown" (followed
+// after a restart, before its kind's watch has listed). A stage with an unknown object has no
+// live verdict yet, so the gate falls back to the recorded phase instead of guessing. Watch
+// events older than what the engine verified (resourceVersion, when it is a number as etcd's
+// are) are ignored, so a late event cannot flap a stage it already saw healthy.
 import { describe as describeObject, type KubeObject } from "../apply";
 import { objectHealth, type CompiledExprs } from "../health";
 import { Informer, objectKey, type KubeClient, type Meta } from "../kube";
@@ -10,14 +17,24 @@ export interface FollowedObject {
   /** The collection path of the object's resource, all namespaces (one watch per path). */
   collection: string;
   object: KubeObject;
+  /** The resourceVersion the engine verified it at; absent when following without a fresh verification. */
+  verifiedAt?: string;
+}
+
+interface ObjectState {
+  collection: string;
+  key: string;
+  what: string;
+  verifiedAt?: bigint;
+  state: "verified" | "judged" | "unknown";
+  /** What is wrong, when judged unhealthy. */
+  problem?: string;
 }
 
 interface Followed {
   verification: string;
-  objects: { collection: string; key: string; what: string }[];
+  objects: ObjectState[];
   exprs?: CompiledExprs;
-  /** Objects not healthy now, with what is wrong. */
-  unhealthy: Map<string, string>;
 }
 
 export type HealthChange = (namespace: string, stageset: string, stage: string) => void;
@@ -34,6 +51,7 @@ export class LiveHealth {
     /** Only objects carrying this selector are watched (our ownership label). */
     private readonly labelSelector: string,
     private readonly changed: HealthChange,
+    private readonly warn: (message: string) => void = () => {},
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -44,9 +62,14 @@ export class LiveHealth {
     this.unfollow(namespace, stageset, s => s === stage);
     const followed: Followed = {
       verification,
-      objects: objects.map(o => ({ collection: o.collection, key: objectKey(o.object), what: describeObject(o.object) })),
       exprs,
-      unhealthy: new Map(),
+      objects: objects.map(o => ({
+        collection: o.collection,
+        key: objectKey(o.object),
+        what: describeObject(o.object),
+        verifiedAt: numericVersion(o.verifiedAt),
+        state: o.verifiedAt !== undefined ? "verified" : "unknown",
+      })),
     };
     this.stages.set(id, followed);
     for (const o of followed.objects) {
@@ -55,7 +78,7 @@ export class LiveHealth {
       if (!set) this.holders.set(slot, (set = new Set()));
       set.add(id);
       this.informerFor(o.collection);
-      this.judge(followed, o);
+      this.judge(followed, o, "cache");
     }
   }
 
@@ -75,20 +98,22 @@ export class LiveHealth {
     }
   }
 
-  /** Healthy now; undefined when this stage is not followed at that verification. */
+  /** Healthy now; undefined when this stage is not followed at that verification, or has no verdict yet. */
   healthy(namespace: string, stageset: string, stage: string, verification: string): boolean | undefined {
     const followed = this.stages.get(stageId(namespace, stageset, stage));
-    return followed?.verification === verification ? followed.unhealthy.size === 0 : undefined;
+    if (followed?.verification !== verification) return undefined;
+    if (followed.objects.some(o => o.problem !== undefined)) return false;
+    return followed.objects.some(o => o.state === "unknown") ? undefined : true;
+  }
+
+  /** What is wrong with a followed stage's objects, one line each (empty when healthy). */
+  problems(namespace: string, stageset: string, stage: string): string[] {
+    return (this.stages.get(stageId(namespace, stageset, stage))?.objects ?? []).flatMap(o => (o.problem !== undefined ? [o.problem] : []));
   }
 
   /** The object as the watch last delivered it, if its kind is watched. */
   cached(collection: string, key: string): (KubeObject & Meta) | undefined {
     return this.informers.get(collection)?.get(key);
-  }
-
-  /** What is wrong with a followed stage's objects, one line each (empty when healthy). */
-  problems(namespace: string, stageset: string, stage: string): string[] {
-    return [...(this.stages.get(stageId(namespace, stageset, stage))?.unhealthy.values() ?? [])];
   }
 
   stop(): void {
@@ -97,43 +122,65 @@ export class LiveHealth {
 
   private informerFor(collection: string): void {
     if (this.informers.has(collection)) return;
-    const touched = (o: Meta) => this.touched(collection, objectKey(o));
-    const informer = new Informer<KubeObject & Meta>(this.client, collection, {
-      upsert: touched,
-      remove: touched,
-      synced: () => {
-        this.synced.add(collection);
-        for (const [slot, ids] of this.holders) if (slot.startsWith(`${collection}|`)) this.touched(collection, slot.slice(collection.length + 1), ids);
+    const informer = new Informer<KubeObject & Meta>(
+      this.client,
+      collection,
+      {
+        upsert: o => this.touched(collection, objectKey(o), "event", o),
+        remove: o => this.touched(collection, objectKey(o), "deleted"),
+        synced: () => {
+          this.synced.add(collection);
+          for (const [slot, ids] of this.holders) if (slot.startsWith(`${collection}|`)) this.touched(collection, slot.slice(collection.length + 1), "cache", undefined, ids);
+        },
+        state: (state, detail) => {
+          // Without list and watch on a kind its objects keep their recorded health: say so.
+          if (state === "Failing") this.warn(`live health cannot watch ${collection}: ${detail}`);
+        },
       },
-    }, { labelSelector: this.labelSelector });
+      { labelSelector: this.labelSelector },
+    );
     this.informers.set(collection, informer);
     informer.start();
   }
 
-  private touched(collection: string, key: string, ids = this.holders.get(`${collection}|${key}`)): void {
+  private touched(collection: string, key: string, how: "event" | "deleted" | "cache", obj?: KubeObject, ids = this.holders.get(`${collection}|${key}`)): void {
     for (const id of ids ?? []) {
       const followed = this.stages.get(id);
       const o = followed?.objects.find(x => x.collection === collection && x.key === key);
       if (!followed || !o) continue;
-      const was = followed.unhealthy.size === 0;
-      this.judge(followed, o);
-      if (was !== (followed.unhealthy.size === 0)) {
+      const was = this.healthyNow(followed);
+      this.judge(followed, o, how, obj);
+      if (was !== this.healthyNow(followed)) {
         const [namespace, stageset, stage] = id.split("/") as [string, string, string];
         this.changed(namespace, stageset, stage);
       }
     }
   }
 
-  /** Until its kind's watch has listed, an object keeps the health the engine just verified. */
-  private judge(followed: Followed, o: Followed["objects"][number]): void {
-    const slot = `${o.collection}|${o.key}`;
+  private healthyNow(f: Followed): boolean | undefined {
+    if (f.objects.some(o => o.problem !== undefined)) return false;
+    return f.objects.some(o => o.state === "unknown") ? undefined : true;
+  }
+
+  private judge(followed: Followed, o: ObjectState, how: "event" | "deleted" | "cache", event?: KubeObject): void {
+    if (how === "deleted") return void Object.assign(o, { state: "judged", problem: `${o.what}: not found` });
     if (!this.synced.has(o.collection)) return;
-    const live = this.informers.get(o.collection)?.get(o.key);
-    if (!live) return void followed.unhealthy.set(slot, `${o.what}: not found`);
+    const live = event ?? this.informers.get(o.collection)?.get(o.key);
+    if (!live) {
+      // Absent from a synced cache: missing, unless the engine has just seen it (the watch lags).
+      if (o.state !== "verified") Object.assign(o, { state: "judged", problem: `${o.what}: not found` });
+      return;
+    }
+    const version = numericVersion(live.metadata?.resourceVersion);
+    if (o.verifiedAt !== undefined && version !== undefined && version < o.verifiedAt) return; // older than what was verified
     const health = objectHealth(live, followed.exprs, { now: this.now() });
-    if (health.status === "Current") followed.unhealthy.delete(slot);
-    else followed.unhealthy.set(slot, `${o.what}: ${health.message}${health.status === "InProgress" ? "" : ` (${health.status})`}`);
+    o.state = "judged";
+    o.problem = health.status === "Current" ? undefined : `${o.what}: ${health.message}${health.status === "InProgress" ? "" : ` (${health.status})`}`;
   }
 }
 
 const stageId = (namespace: string, stageset: string, stage: string) => `${namespace}/${stageset}/${stage}`;
+
+function numericVersion(rv: string | undefined): bigint | undefined {
+  return rv !== undefined && /^[0-9]{1,30}$/.test(rv) ? BigInt(rv) : undefined;
+}

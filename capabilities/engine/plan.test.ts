@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { StageSetStatus, StageStatus } from "../api";
-import { nextStep, withStage, type PlanInput } from "./plan";
+import { nextStep, upgradedStatus, withStage, type PlanInput } from "./plan";
 
 const t = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
 const now = Date.parse(t(100));
@@ -80,4 +80,30 @@ describe("nextStep", () => {
 it("withStage keeps spec order and replaces by name", () => {
   const s = withStage(running([stage("app", "Waiting")]), ["crds", "app"], stage("crds", "Ready"));
   expect(s.stages?.map(x => `${x.name}:${x.phase}`)).toEqual(["crds:Ready", "app:Waiting"]);
+});
+
+describe("upgradedStatus (statuses written before verification records)", () => {
+  const legacy = (over: Partial<StageStatus> = {}) => completed({ stages: [{ ...stage("crds", "Ready"), attemptedDigest: undefined, ...over }, { ...stage("app", "Ready"), attemptedDigest: undefined }] });
+  it("takes a finished run's Ready stages at the published artifact as verified", () => {
+    const up = upgradedStatus(legacy(), 2, artifacts);
+    expect(up?.stages?.map(s => [s.name, s.verifiedGeneration, s.appliedDigest, s.attemptedDigest])).toEqual([
+      ["crds", 2, "sha256:a", "sha256:a"],
+      ["app", 2, "sha256:b", "sha256:b"],
+    ]);
+    expect(nextStep(input(up!))).toEqual({ kind: "idle", resyncInMs: 540_000 });
+  });
+  it("leaves a stage whose source moved on unverified (a new run follows)", () => {
+    const up = upgradedStatus(legacy(), 2, { ...artifacts, crds: { revision: "v9@sha256:z", digest: "sha256:z" } });
+    expect(up?.stages?.map(s => [s.name, s.verifiedGeneration])).toEqual([
+      ["crds", undefined],
+      ["app", 2],
+    ]);
+  });
+  it.each([
+    { name: "a spec changed since", status: legacy(), generation: 3 },
+    { name: "already recorded", status: completed({ stages: [{ ...stage("crds", "Ready"), verifiedGeneration: 2 }] }), generation: 2 },
+    { name: "a run in progress", status: running([{ ...stage("crds", "Ready"), attemptedDigest: undefined }]), generation: 2 },
+  ])("leaves it alone when $name", ({ status, generation }) => {
+    expect(upgradedStatus(status, generation, artifacts)).toBeUndefined();
+  });
 });

@@ -69,7 +69,8 @@ function whyRestart(input: PlanInput): string | undefined {
   // The digest is part of the pin: a republish under the same revision with new content is new.
   const moved = input.stageNames.filter(n => {
     const st = stageStatus(status, n);
-    return pins[n] !== input.artifacts[n]?.revision || (st?.attemptedRevision === pins[n] && st?.attemptedDigest !== input.artifacts[n]?.digest);
+    const republished = st?.attemptedRevision === pins[n] && st?.attemptedDigest !== undefined && st.attemptedDigest !== input.artifacts[n]?.digest;
+    return pins[n] !== input.artifacts[n]?.revision || republished;
   });
   if (moved.length > 0) return moved.map(n => (pins[n] === input.artifacts[n]?.revision ? `stage ${n} republished ${pins[n]} with digest ${input.artifacts[n]?.digest}` : `stage ${n} has revision ${input.artifacts[n]?.revision}`)).join("; ");
   if (input.requestedAt !== undefined && input.requestedAt !== status.lastHandledReconcileAt) return `reconcile requested at ${input.requestedAt}`;
@@ -100,4 +101,24 @@ export function withStage(status: StageSetStatus, stageNames: string[], next: St
   byName.set(next.name, next);
   const ordered = stageNames.map(n => byName.get(n)).filter((s): s is StageStatus => s !== undefined);
   return { ...status, stages: ordered };
+}
+
+/**
+ * Statuses written before stages recorded what they were verified under (digest and
+ * generation): a finished run's Ready stages at the artifact published now are taken as
+ * verified under the current generation, so an upgrade neither re-runs every StageSet nor
+ * closes its gates. Undefined when there is nothing to upgrade.
+ */
+export function upgradedStatus(status: StageSetStatus, generation: number, artifacts: Record<string, PublishedArtifact>): StageSetStatus | undefined {
+  const ready = status.conditions?.find(c => c.type === "Ready");
+  if (ready?.status !== "True" || status.runGeneration !== generation || status.observedGeneration !== generation) return undefined;
+  const pins = status.lastAttemptedRevisions ?? {};
+  let changed = false;
+  const stages = (status.stages ?? []).map(st => {
+    const artifact = artifacts[st.name];
+    if (st.verifiedGeneration !== undefined || st.phase !== "Ready" || !artifact || st.appliedRevision !== artifact.revision || pins[st.name] !== artifact.revision) return st;
+    changed = true;
+    return { ...st, attemptedDigest: artifact.digest, appliedDigest: artifact.digest, verifiedGeneration: generation };
+  });
+  return changed ? { ...status, stages } : undefined;
 }

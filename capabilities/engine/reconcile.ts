@@ -5,7 +5,7 @@ import { Reason, StageSetError, type StageSet } from "../api";
 import { KubeApiError } from "../kube";
 import { getCondition, markFailed } from "./conditions";
 import { finalize, finalizer, finishRun } from "./finish";
-import { nextStep } from "./plan";
+import { nextStep, upgradedStatus } from "./plan";
 import type { Outcome } from "./queue";
 import { logFields, newRun, nowISO, save, setStage, type EngineDeps, type Run } from "./run";
 import { resolveSources } from "./sources";
@@ -41,6 +41,11 @@ export async function reconcile(deps: EngineDeps, key: StageSetKey): Promise<Out
 async function drive(run: Run): Promise<Outcome> {
   const requestedAt = run.ss.metadata?.annotations?.[requestedAtAnnotation];
   const artifacts = Object.fromEntries([...run.sources].map(([stage, s]) => [stage, { revision: s.artifact.revision, digest: s.artifact.digest }]));
+  const upgraded = upgradedStatus(run.status, run.generation, artifacts);
+  if (upgraded) {
+    run.status = upgraded;
+    await save(run);
+  }
   await syncLiveHealth(run);
   const intervalMs = durationOr(10 * 60_000, run.ss.spec?.interval);
   const hooks = hooksOf(run);

@@ -88,6 +88,12 @@ export class SourceWatch {
       state: state => {
         if (state === "NotServed") watch.synced = false; // the CRD went away: the gate falls back to the pins
       },
-    }).start();
+    }, { keep: sourceSummary }).start();
   }
+}
+
+/** Only what the gate and the wake-ups read: every source of the cluster is held, so keep it small. */
+function sourceSummary(o: SourceObject): SourceObject {
+  const a = o.status?.artifact;
+  return { metadata: { name: o.metadata?.name, namespace: o.metadata?.namespace }, status: a ? { artifact: { revision: a.revision, digest: a.digest } } : {} };
 }

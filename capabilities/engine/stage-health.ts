@@ -12,6 +12,8 @@ export interface StageHealth {
   /** One line per object that is not Current, naming it and saying why. */
   notReady: string[];
   failed: string[];
+  /** The resourceVersion each object was judged at (by object id): live health ignores older watch events. */
+  versions: Map<string, string>;
 }
 
 export async function stageHealth(
@@ -29,8 +31,10 @@ export async function stageHealth(
 ): Promise<StageHealth> {
   const refs = [...applied.map(o => ({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace })), ...checks];
   const known = new Map((fresh ?? []).map(o => [objectId(o), o]));
+  const versions = new Map<string, string>();
   const judge = (o: KubeObject): Health => {
     const id = objectId(o);
+    if (o.metadata.resourceVersion) versions.set(id, o.metadata.resourceVersion);
     const stale = statusUnchangedSinceApply(o, snapshots?.get(id));
     if (stale) return stale;
     snapshots?.delete(id); // its controller has reacted since: the usual rules apply
@@ -49,7 +53,7 @@ export async function stageHealth(
     else notReady.push(`${line}${health.status === "InProgress" ? "" : ` (${health.status})`}`);
   });
   const status = failed.length > 0 ? "Failed" : notReady.length > 0 ? "InProgress" : "Current";
-  return { status, total: results.length, ready: results.length - failed.length - notReady.length, notReady, failed };
+  return { status, total: results.length, ready: results.length - failed.length - notReady.length, notReady, failed, versions };
 }
 
 async function refHealth(client: KubeClient, discovery: Discovery, ref: ObjectRef, judge: (o: KubeObject) => Health, defaultNamespace: string): Promise<{ what: string; health: Health }> {

@@ -7,7 +7,7 @@ import { compileExprs } from "../health";
 import { durationOr, formatDuration } from "../api";
 import { markReconciling } from "./conditions";
 import { periodicResync } from "./plan";
-import { nowISO, nowISOPrecise, ownerOf, pinnedArtifact, save, setStage, stageSpec, type Run } from "./run";
+import { logFields, nowISO, nowISOPrecise, ownerOf, pinnedArtifact, save, setStage, stageSpec, type Run } from "./run";
 import { stageHealth, summarize } from "./stage-health";
 import type { Outcome } from "./queue";
 import { followStage } from "./health-sync";
@@ -131,13 +131,13 @@ export async function waitStep(run: Run, stage: string): Promise<Outcome | undef
   const revision = st.attemptedRevision!;
   const objects = await stageObjects(run, stage);
   const health = spec.readyChecks?.disableWait
-    ? { status: "Current" as const, total: objects.length, ready: objects.length, notReady: [], failed: [] }
+    ? { status: "Current" as const, total: objects.length, ready: objects.length, notReady: [], failed: [], versions: new Map<string, string>() }
     : await stageHealth(run.deps.client, run.deps.discovery, objects, spec.readyChecks?.checks ?? [], run.exprs.get(stage), run.key.namespace, run.deps.now(), run.live.get(stage), run.deps.applySnapshots?.byObject);
   run.live.delete(stage); // later checks read the objects again
   if (health.status === "Failed") {
     throw new StageSetError(Reason.HealthCheckFailed, `stage ${stage} revision ${revision} failed: ${summarize(health.failed)}`);
   }
-  if (health.status === "Current") return void (await markStageReady(run, stage, revision, health.total));
+  if (health.status === "Current") return void (await markStageReady(run, stage, revision, health.total, health.versions));
   const waited = run.deps.now() - Date.parse(st.lastAppliedTime!);
   const timeoutMs = durationOr(defaultTimeoutMs, spec.readyChecks?.timeout, spec.timeout, run.ss.spec?.timeout);
   if (waited >= timeoutMs) {
@@ -151,13 +151,14 @@ export async function waitStep(run: Run, stage: string): Promise<Outcome | undef
   return { kind: "requeue", afterMs: pollInterval(waited) };
 }
 
-async function markStageReady(run: Run, stage: string, revision: string, total: number): Promise<void> {
+async function markStageReady(run: Run, stage: string, revision: string, total: number, versions: Map<string, string>): Promise<void> {
   const st = run.status.stages!.find(s => s.name === stage)!;
   const digest = pinnedArtifact(run, stage).digest;
   const reverified = st.verifiedGeneration === run.generation && st.appliedRevision === revision && st.appliedDigest === digest;
   setStage(run, { ...st, phase: "Ready", appliedRevision: revision, appliedDigest: digest, verifiedGeneration: run.generation, message: `${total} ${total === 1 ? "object" : "objects"} Ready` });
   if (st.lastAppliedTime) run.deps.metrics.stageReady((run.deps.now() - Date.parse(st.lastAppliedTime)) / 1000);
-  await followStage(run, stage);
+  // Following is best effort here: a failure to start it must not fail a stage that is Ready.
+  await followStage(run, stage, versions).catch(err => run.deps.log.warn({ ...logFields(run), err: String(err) }, "cannot follow the stage's health live yet"));
   await save(run);
   run.deps.log.info({ namespace: run.key.namespace, stageset: run.key.name, stage, revision }, "stage ready");
   if (!reverified) await run.deps.events.record(run.ss, "Normal", "StageReady", `Stage ${stage} is Ready at revision ${revision}`);

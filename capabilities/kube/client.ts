@@ -123,25 +123,39 @@ export class KubeClient {
       this.watchAgentKey = key;
     }
     opts.agent = this.watchAgent;
+    // The server ends a watch after timeoutSeconds and sends bookmarks meanwhile: a connection
+    // silent for longer than that plus a margin is half-open, and is dropped.
+    const idleMs = (Number(query?.timeoutSeconds ?? 300) + 60) * 1000;
     return new Promise((resolve, reject) => {
       const req = (url.protocol === "http:" ? httpRequest : request)(url, opts, res => {
         const status = res.statusCode ?? 0;
         let buffered = "";
+        const fail = (err: Error) => {
+          req.destroy(err);
+          reject(err);
+        };
         res.setEncoding("utf8");
         res.on("data", (chunk: string) => {
           buffered += chunk;
+          if (buffered.length > maxWatchLine) return fail(new Error(`WATCH ${url.pathname}: an event over ${maxWatchLine} bytes`));
           if (status >= 400) return;
           let nl: number;
           while ((nl = buffered.indexOf("\n")) >= 0) {
             const line = buffered.slice(0, nl);
             buffered = buffered.slice(nl + 1);
-            if (line.trim()) onEvent(JSON.parse(line) as WatchEvent);
+            if (!line.trim()) continue;
+            try {
+              onEvent(JSON.parse(line) as WatchEvent);
+            } catch (err) {
+              return fail(new Error(`WATCH ${url.pathname}: ${err instanceof Error ? err.message : String(err)}`));
+            }
           }
         });
         res.on("end", () => resolve(status >= 400 ? { status, error: (parseBody(buffered) as { message?: string } | undefined)?.message ?? buffered.slice(0, 500) } : { status }));
         res.on("error", reject);
         res.on("aborted", () => reject(new Error(`WATCH ${url.pathname}: connection aborted`)));
       });
+      req.setTimeout(idleMs, () => req.destroy(new Error(`WATCH ${url.pathname}: no data for ${idleMs / 1000} s`)));
       req.on("error", reject);
       req.end();
     });
@@ -173,6 +187,9 @@ export class KubeClient {
     this.watchAgent = undefined;
   }
 }
+
+/** The largest watch event accepted (the API server's own request limit is 3 MiB of JSON). */
+const maxWatchLine = 16 * 1024 * 1024;
 
 /** One line of a watch stream. BOOKMARK carries only a resourceVersion; ERROR carries a Status. */
 export interface WatchEvent {

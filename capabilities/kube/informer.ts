@@ -19,8 +19,10 @@ export interface InformerHandlers<T> {
   state?(state: InformerState, detail: string): void;
 }
 
-export interface InformerOptions {
+export interface InformerOptions<T> {
   labelSelector?: string;
+  /** What of each object to keep (default: all but managedFields). */
+  keep?: (obj: T) => T;
   /** Backoff between failed attempts: doubles from this, up to 30 s. */
   retryMs?: number;
 }
@@ -38,7 +40,7 @@ export class Informer<T extends Meta> {
     /** The collection path, e.g. /apis/apps/v1/deployments (all namespaces). */
     private readonly path: string,
     private readonly handlers: InformerHandlers<T>,
-    private readonly opts: InformerOptions = {},
+    private readonly opts: InformerOptions<T> = {},
   ) {}
 
   get state(): { state: InformerState; detail: string } {
@@ -86,14 +88,21 @@ export class Informer<T extends Meta> {
 
   /** The full list, replacing the cache; undefined when the resource is not served. */
   private async list(): Promise<string | undefined> {
-    const res = await this.client.get<{ metadata?: { resourceVersion?: string }; items?: T[] }>(this.path, { query: { labelSelector: this.opts.labelSelector }, allow: [404] });
-    if (res.status === 404) return undefined;
     const seen = new Set<string>();
-    for (const item of res.body.items ?? []) {
-      const key = objectKey(item);
-      seen.add(key);
-      this.put(key, item);
-    }
+    let resourceVersion = "";
+    let next: string | undefined;
+    do {
+      // Pages of 500, so a large cluster is never one huge response held in memory at once.
+      const res = await this.client.get<{ metadata?: { resourceVersion?: string; continue?: string }; items?: T[] }>(this.path, { query: { labelSelector: this.opts.labelSelector, limit: 500, continue: next }, allow: [404] });
+      if (res.status === 404) return undefined;
+      for (const item of res.body.items ?? []) {
+        const key = objectKey(item);
+        seen.add(key);
+        this.put(key, item);
+      }
+      resourceVersion = res.body.metadata?.resourceVersion ?? resourceVersion;
+      next = res.body.metadata?.continue || undefined;
+    } while (next);
     for (const [key, old] of this.cache) {
       if (seen.has(key)) continue;
       this.cache.delete(key);
@@ -101,7 +110,7 @@ export class Informer<T extends Meta> {
     }
     this.setState("Synced", "");
     this.handlers.synced?.();
-    return res.body.metadata?.resourceVersion ?? "";
+    return resourceVersion;
   }
 
   /** Watches until the server says the version is gone (410) or the stream breaks. */
@@ -140,8 +149,9 @@ export class Informer<T extends Meta> {
   private put(key: string, obj: T): void {
     // managedFields are most of an object's size and nothing here reads them.
     if (obj.metadata?.managedFields) delete obj.metadata.managedFields;
-    this.cache.set(key, obj);
-    this.handlers.upsert(obj);
+    const kept = this.opts.keep ? this.opts.keep(obj) : obj;
+    this.cache.set(key, kept);
+    this.handlers.upsert(kept);
   }
 
   private setState(state: InformerState, detail: string): void {

@@ -26,6 +26,7 @@ beforeAll(async () => {
     let body = "";
     req.on("data", d => (body += d));
     req.on("end", () => received.set(path, { authorization: req.headers.authorization, body }));
+    if (path.startsWith("/secret-body")) return void res.writeHead(500).end("aws_secret_access_key=SUPERSECRET-4711");
     if (path.startsWith("/redirect")) return void res.writeHead(302, { location: `http://127.0.0.1:${port}/inside` }).end();
     // /flaky-N fails its first N requests, then answers 200.
     const m = /^\/flaky-(\d+)/.exec(path);
@@ -189,5 +190,15 @@ describe("actions", () => {
     expect(ledger(done, "check")).toMatchObject({ phase: "Succeeded", attempts: 1 });
     expect(hits.get("/respec-check")).toBe(2);
     expect(hits.get("/respec-notify")).toBe(1); // succeeded for this revision before the change: not run again
+  });
+
+  it("never copies a response body into status or Events", async () => {
+    await release("leak", [{ name: "app", actions: { post: [{ name: "probe", http: { method: "GET", url: smoke("/secret-body"), expectedStatus: [599] }, retries: 0 }] } }]);
+    const ss = await eventually(() => read("leak"), s => readyCondition(s)?.reason === "ActionFailed", { what: "the action failed" });
+    expect(readyCondition(ss)?.message).toMatch(/answered 500, expected 599 \(body: 38 bytes, sha256 [0-9a-f]{12}\)/);
+    const events = (await K8s(kind.CoreEvent).InNamespace(env.ns).Get()).items.filter(e => e.involvedObject?.name === "leak");
+    expect(events.length).toBeGreaterThan(0);
+    expect(JSON.stringify(ss.status)).not.toContain("SUPERSECRET");
+    expect(JSON.stringify(events)).not.toContain("SUPERSECRET");
   });
 });

@@ -197,7 +197,7 @@ describe("the gate (module wiring, asked over HTTP)", () => {
     expect(events.filter(r => r === "HealthRecovered")).toHaveLength(1);
   });
 
-  it("a Rollout with a hash-style observedGeneration, changed in place, is not Ready until its status moves; a Degraded that follows fails the stage", async () => {
+  it("a Rollout with a hash-style observedGeneration, changed in place, is not Ready until its status moves; then Ready; a Degraded that follows fails the stage", async () => {
     await installRolloutCRD();
     await publish("argo-ro", { "ro.yaml": rollout("ro", 1) });
     await K8s(StageSet).Apply({ metadata: { name: "argo", namespace: ns }, spec: { stages: [{ name: "ro", sourceRef: { name: "argo-ro" } }] } });
@@ -214,10 +214,22 @@ describe("the gate (module wiring, asked over HTTP)", () => {
     expect(stageOf(held, "ro")?.message).toMatch(/status has not changed since generation 2 was applied/);
     expect(watch.stop().ro!.map(s => s.status)).not.toContain(200);
 
-    await setRolloutStatus("ro", { observedGeneration: "77aa11ee", phase: "Degraded", message: "ProgressDeadlineExceeded" });
+    // Argo reacts: a new hash, Progressing, then Healthy: only now is the stage Ready at v2.
+    await setRolloutStatus("ro", { observedGeneration: "77aa11ee", phase: "Progressing" });
+    await new Promise(ok => setTimeout(ok, 1_000));
+    expect(stageOf(await read("argo"), "ro")?.phase).toBe("Waiting");
+    await setRolloutStatus("ro", { observedGeneration: "77aa11ee", phase: "Healthy" });
+    await eventually(() => probe.status("argo", "ro"), s => s === 200, { what: "the stage Ready once Argo observed revision 2" });
+    expect(stageOf(await read("argo"), "ro")).toMatchObject({ phase: "Ready", appliedRevision: v2.revision });
+
+    // Revision 3 in place; Argo's next word is Degraded: the stage fails.
+    await publish("argo-ro", { "ro.yaml": rollout("ro", 3) });
+    await eventually(() => getRollout("ro"), r => r.metadata?.generation === 3, { what: "revision 3 applied in place" });
+    await setRolloutStatus("ro", { observedGeneration: "99bb22ff", phase: "Degraded", message: "ProgressDeadlineExceeded" });
     const failed = await eventually(() => read("argo"), ss => stageOf(ss, "ro")?.phase === "Failed", { what: "the stage Failed on Degraded" });
     expect(condition(failed, "Ready")).toMatchObject({ status: "False", reason: "HealthCheckFailed" });
     expect(await probe.status("argo", "ro")).toBe(403);
+    await K8s(StageSet).InNamespace(ns).Delete("argo"); // a failing StageSet would keep retrying through the next tests
   });
 
   it("ten idle resyncs record no Event", async () => {
@@ -226,10 +238,10 @@ describe("the gate (module wiring, asked over HTTP)", () => {
     const eventsOf = async () => (await K8s(kind.CoreEvent).InNamespace(ns).Get()).items.filter(e => e.involvedObject?.name === "idle");
     await new Promise(ok => setTimeout(ok, 1_500)); // the run's own Events are in
     const before = (await eventsOf()).length;
-    // Ten resync runs (interval 1s), each applying the same revision again: no other StageSet
-    // of this module has a resync due meanwhile (they keep the default 10m).
-    const applies = await probe.metric("stageset_stage_applies_total");
-    await eventually(() => probe.metric("stageset_stage_applies_total"), n => n - applies >= 10, { what: "ten resyncs", timeoutMs: 60_000, intervalMs: 500 });
+    // Ten resync runs (interval 1s), each applying the same revision again: counted by the
+    // distinct runStartedAt this StageSet goes through.
+    const runs = new Set<string>();
+    await eventually(async () => runs.add((await read("idle")).status!.runStartedAt!).size, n => n >= 11, { what: "ten resyncs", timeoutMs: 60_000, intervalMs: 100 });
     const after = await eventsOf();
     expect(after.length - before, after.slice(before).map(e => `${e.reason}: ${e.message}`).join("\n")).toBe(0);
     expect(invariantViolations(await read("idle"))).toEqual([]);

@@ -48,3 +48,34 @@ it("follows an ExternalArtifact in another namespace, revision after revision", 
   const applied = await K8s(kind.ConfigMap).InNamespace(env.ns).Get("shared");
   expect(applied.data?.value).toBe("2");
 });
+
+it("reads a Flux GitRepository as a source (woken by its watch), and the API server refuses a kind that is not a Flux source", async () => {
+  // A GitRepository-shaped CRD (no Flux here): cluster-scoped, applied idempotently, left in place.
+  const gitCRD = {
+    metadata: { name: "gitrepositories.source.toolkit.fluxcd.io" },
+    spec: {
+      group: "source.toolkit.fluxcd.io",
+      names: { kind: "GitRepository", plural: "gitrepositories", singular: "gitrepository", listKind: "GitRepositoryList" },
+      scope: "Namespaced" as const,
+      versions: [{ name: "v1", served: true, storage: true, subresources: { status: {} }, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }],
+    },
+  };
+  await K8s(kind.CustomResourceDefinition).Apply(gitCRD, { force: true });
+  const gitKind = { group: "source.toolkit.fluxcd.io", version: "v1", kind: "GitRepository", plural: "gitrepositories" };
+  await eventually(() => K8s(kind.GenericKind, { kindOverride: gitKind }).InNamespace(env.ns).Get(), () => true, { what: "GitRepository served" });
+  // The artifact server stores the bytes (and an ExternalArtifact we ignore); the GitRepository publishes them.
+  const publishGit = async (value: string) => {
+    const artifact = await env.artifacts.publish({ namespace: env.ns, name: `git-bytes-${value}` }, { files: cm("from-git", value) });
+    await K8s(kind.GenericKind, { kindOverride: gitKind }).Apply({ apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: { name: "repo", namespace: env.ns }, spec: {} }, { force: true });
+    await K8s(kind.GenericKind, { kindOverride: gitKind }).PatchStatus({ metadata: { name: "repo", namespace: env.ns }, status: { artifact } });
+    return artifact;
+  };
+  const v1 = await publishGit("1");
+  await K8s(StageSet).Apply({ metadata: { name: "git", namespace: env.ns }, spec: { stages: [{ name: "only", sourceRef: { kind: "GitRepository", name: "repo" } }] } });
+  await eventually(() => read("git"), readyAt(v1.revision), { what: "Ready from the GitRepository" });
+  const v2 = await publishGit("2");
+  await eventually(() => read("git"), readyAt(v2.revision), { what: "woken by the GitRepository's new artifact" });
+  expect((await configMapIn(env.ns, "from-git"))?.data?.value).toBe("2");
+
+  await expect(K8s(StageSet).Apply({ metadata: { name: "not-a-source", namespace: env.ns }, spec: { stages: [{ name: "x", sourceRef: { apiVersion: "v1", kind: "ConfigMap", name: "anything" } }] } })).rejects.toMatchObject({ status: 422 });
+});
