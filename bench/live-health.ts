@@ -46,7 +46,8 @@ async function idleCPU(pid: number, seconds: number): Promise<number> {
 
 /** The module bundled as pepr build bundles it: our code in one file, dependencies from node_modules. */
 function bundleModule(): string {
-  const out = join(mkdtempSync(join(tmpdir(), "stageset-bench-")), "module.cjs");
+  // Inside the repository, so its require() calls find node_modules as the pod's do.
+  const out = join(root, "node_modules/.cache/stageset-bench/module.cjs");
   execFileSync(join(root, "node_modules/.bin/esbuild"), [join(root, "test/harness/run-module.ts"), "--bundle", "--platform=node", "--target=node20", "--format=cjs", "--packages=external", `--outfile=${out}`, "--log-level=warning"], { cwd: root });
   return out;
 }
@@ -69,6 +70,10 @@ async function main(): Promise<void> {
       stdio: ["ignore", "ignore", "inherit"],
     });
     const pid = module.pid!;
+    module.once("exit", code => {
+      console.error(`the module exited (code ${code})`);
+      process.exit(1);
+    });
     const gate = (i: number) => `http://127.0.0.1:${gatePort}/gate/${ns}/ss-${i}/s`;
     while ((await fetch(gate(0)).catch(() => undefined))?.status !== 403) await sleep(200);
     await sleep(5_000);
@@ -106,6 +111,7 @@ async function main(): Promise<void> {
     console.log(`degradation -> gate 403: p50 ${pct(latencies, 50).toFixed(0)} ms, p95 ${pct(latencies, 95).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms over ${latencies.length} (target p95 < 2 s)`);
     client.close();
   } finally {
+    module?.removeAllListeners("exit");
     module?.kill("SIGKILL");
     await artifacts.stop();
     await plane.stop();

@@ -31,6 +31,8 @@ export const Reason = {
   ManifestInvalid: "ManifestInvalid",
   /** The same object is claimed by two stages. */
   DuplicateObject: "DuplicateObject",
+  /** An object of the stage is held by another StageSet (and the stage does not take ownership). */
+  OwnershipConflict: "OwnershipConflict",
   /** The API server does not serve a manifest's apiVersion and kind. */
   UnknownKind: "UnknownKind",
   /** Server-side apply was refused. */

@@ -38,6 +38,8 @@ export interface Stage {
   sourceRef: SourceRef;
   path?: string;
   prune?: boolean;
+  /** Take objects another StageSet holds (they leave its inventory) instead of refusing them. */
+  takeOwnership?: boolean;
   timeout?: string;
   readyChecks?: ReadyChecks;
   actions?: Record<string, unknown>;

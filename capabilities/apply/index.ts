@@ -8,3 +8,4 @@ export * from "./ssa";
 export * from "./parent";
 export * from "./prune";
 export * from "./scope";
+export * from "./ownership";

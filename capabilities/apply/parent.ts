@@ -3,7 +3,7 @@
 // Before an apply it is widened (union), after a prune narrowed, so an interrupted run leaks
 // nothing (kubectl's order, KEP-3659).
 import type { KubeClient } from "../kube";
-import { ApplySetAnnotation, ApplySetLabel, applySetId, joinSet, OwnerLabel, splitSet, stageParent, tooling } from "./applyset";
+import { ApplySetAnnotation, ApplySetLabel, applySetId, joinSet, OwnerLabel, PruneAnnotation, splitSet, stageParent, tooling } from "./applyset";
 import type { Owner } from "./inventory";
 
 export interface ParentState {
@@ -11,6 +11,8 @@ export interface ParentState {
   name: string;
   groupKinds: string[];
   namespaces: string[];
+  /** The stage had `prune: false` when last applied: teardown leaves its objects in place. */
+  pruneDisabled: boolean;
 }
 
 export const ParentLabel = "stageset.dev/applyset-parent";
@@ -23,11 +25,14 @@ export async function readParent(client: KubeClient, owner: Owner): Promise<Pare
   const ref = stageParent({ name: owner.stageSet, namespace: owner.namespace }, owner.stage);
   const res = await client.get<{ metadata?: { annotations?: Record<string, string> } }>(parentPath(ref.namespace, ref.name), { allow: [404] });
   const ann = res.status === 200 ? (res.body.metadata?.annotations ?? {}) : {};
-  return { id: applySetId(ref), name: ref.name, groupKinds: splitSet(ann[ApplySetAnnotation.groupKinds]), namespaces: splitSet(ann[ApplySetAnnotation.namespaces]) };
+  return { id: applySetId(ref), name: ref.name, groupKinds: splitSet(ann[ApplySetAnnotation.groupKinds]), namespaces: splitSet(ann[ApplySetAnnotation.namespaces]), pruneDisabled: ann[PruneAnnotation] === "disabled" };
 }
 
-/** Server-side applies the parent with exactly these kinds and namespaces. */
-export async function writeParent(client: KubeClient, owner: Owner, order: number, groupKinds: Iterable<string>, namespaces: Iterable<string>): Promise<ParentState> {
+/**
+ * Server-side applies the parent with exactly these kinds and namespaces. `prune: false` is
+ * recorded on it, so a teardown after the stage left the spec still honours it.
+ */
+export async function writeParent(client: KubeClient, owner: Owner, order: number, groupKinds: Iterable<string>, namespaces: Iterable<string>, prune = true): Promise<ParentState> {
   const ref = stageParent({ name: owner.stageSet, namespace: owner.namespace }, owner.stage);
   const id = applySetId(ref);
   const gks = joinSet(groupKinds);
@@ -39,10 +44,10 @@ export async function writeParent(client: KubeClient, owner: Owner, order: numbe
       name: ref.name,
       namespace: ref.namespace,
       labels: { [ApplySetLabel.id]: id, [ParentLabel]: "true", [OwnerLabel.stageSet]: owner.stageSet, [OwnerLabel.namespace]: owner.namespace, [OwnerLabel.stage]: owner.stage },
-      annotations: { [ApplySetAnnotation.tooling]: tooling, [ApplySetAnnotation.groupKinds]: gks, [ApplySetAnnotation.namespaces]: nss, [StageOrderAnnotation]: String(order) },
+      annotations: { [ApplySetAnnotation.tooling]: tooling, [ApplySetAnnotation.groupKinds]: gks, [ApplySetAnnotation.namespaces]: nss, [StageOrderAnnotation]: String(order), ...(prune ? {} : { [PruneAnnotation]: "disabled" }) },
     },
   });
-  return { id, name: ref.name, groupKinds: splitSet(gks), namespaces: splitSet(nss) };
+  return { id, name: ref.name, groupKinds: splitSet(gks), namespaces: splitSet(nss), pruneDisabled: !prune };
 }
 
 /** Stages that have a parent for this StageSet (stages that may still own objects), last first. */

@@ -58,6 +58,12 @@ async function teardownRemovedStages(run: Run): Promise<string[]> {
 export async function teardownStage(run: Run, stage: string): Promise<void> {
   const owner = ownerOf(run, stage);
   const parent = await readParent(run.deps.client, owner);
+  // prune: false (in the spec, or recorded on the parent of a stage gone from it): the objects stay.
+  if (parent.pruneDisabled || run.stages.find(s => s.name === stage)?.prune === false) {
+    run.deps.log.info({ namespace: run.key.namespace, stageset: run.key.name, stage }, "stage torn down; its objects are kept (prune: false)");
+    await deleteParent(run.deps.client, owner);
+    return;
+  }
   try {
     const result = await pruneStage(run.deps.client, run.deps.discovery, owner, parent, new Set());
     run.deps.metrics.pruned(result.deleted.length);

@@ -1,7 +1,7 @@
 // The steps of a run: start (pin and check every stage), apply one stage, wait for it, and
 // finish (prune, tear down removed stages, Ready). Each step updates the status and saves it.
 import { Reason, StageSetError } from "../api";
-import { applySetId, applyStage, duplicateClaims, groupKind, kindKey, kindsDefinedBy, placeObjects, readParent, resolveResources, stageParent, writeParent, type KubeObject } from "../apply";
+import { applySetId, applyStage, duplicateClaims, groupKind, kindKey, kindsDefinedBy, placeObjects, readParent, refuseForeignClaims, resolveResources, stageParent, writeParent, type KubeObject } from "../apply";
 import { currentRecords } from "../actions";
 import { compileExprs } from "../health";
 import { durationOr, formatDuration } from "../api";
@@ -101,7 +101,7 @@ export async function applyStep(run: Run, stage: string): Promise<void> {
   run.status.currentRevision = revision;
   const parent = await readParent(run.deps.client, owner);
   const namespaces = objects.map(o => o.metadata.namespace ?? run.key.namespace);
-  await writeParent(run.deps.client, owner, run.stageNames.indexOf(stage), [...parent.groupKinds, ...objects.map(groupKind)], [...parent.namespaces, ...namespaces]);
+  await writeParent(run.deps.client, owner, run.stageNames.indexOf(stage), [...parent.groupKinds, ...objects.map(groupKind)], [...parent.namespaces, ...namespaces], stageSpec(run, stage).prune !== false);
   const prior = await run.deps.applySnapshots?.before(objects, run.deps.discovery, run.deps.liveHealth);
   const applied = await applyStage(ctx, objects);
   if (prior) run.deps.applySnapshots?.after(applied, prior);
@@ -114,9 +114,13 @@ export async function applyStep(run: Run, stage: string): Promise<void> {
   run.deps.log.info({ namespace: run.key.namespace, stageset: run.key.name, stage, revision, objects: applied.length, created }, "stage applied");
 }
 
-/** Only kinds that a CRD earlier in this stage will define may be unknown before the apply. */
+/**
+ * Before anything of the stage is applied: only kinds that a CRD earlier in this stage will
+ * define may be unknown, and no object may belong to another StageSet unless the stage takes it.
+ */
 async function checkKindsBeforeApply(run: Run, ctx: Parameters<typeof resolveResources>[0], objects: KubeObject[]): Promise<void> {
   const known = await resolveResources(ctx, objects);
+  if (!stageSpec(run, ctx.owner.stage).takeOwnership) await refuseForeignClaims(ctx.client, ctx.owner, known);
   const defined = kindsDefinedBy(objects);
   const unknown = objects.filter(o => !known.has(o) && !defined.has(kindKey(o)));
   if (unknown.length === 0) return;

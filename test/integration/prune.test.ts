@@ -158,3 +158,32 @@ describe("inventory", () => {
     expect((await getConfigMap(`stageset-${ss}-one`))?.metadata?.annotations?.["applyset.kubernetes.io/contains-group-kinds"]).toBe("ConfigMap,ServiceAccount");
   });
 });
+
+describe("ownership between StageSets", () => {
+  it("refuses an object another StageSet holds, naming it; takes it only with takeOwnership; the first's prune then leaves it", async () => {
+    const first = await publish("own-a", "s", { "shared.yaml": configMap("own-shared"), "a.yaml": configMap("own-a-only") }, "v1");
+    await applyStageSet("own-a", [{ name: "s" }]);
+    await eventually(() => read("own-a"), readyAt({ s: first }), { what: "the first StageSet Ready" });
+    const uid = await uidOf("own-shared");
+
+    await publish("own-b", "s", { "shared.yaml": configMap("own-shared", { color: "red" }), "b.yaml": configMap("own-b-only") }, "v1");
+    await applyStageSet("own-b", [{ name: "s" }]);
+    const refused = await eventually(() => read("own-b"), ss => ss.status?.conditions?.some(c => c.type === "Ready" && c.reason === "OwnershipConflict") ?? false, { what: "OwnershipConflict" });
+    const message = refused.status!.conditions!.find(c => c.type === "Ready")!.message;
+    expect(message).toContain(`ConfigMap/own-shared in namespace ${env.ns} belongs to StageSet ${env.ns}/own-a (stage s)`);
+    expect(message).toContain("nothing was applied");
+    expect(await getConfigMap("own-b-only")).toBeUndefined();
+    const kept = await getConfigMap("own-shared");
+    expect(kept?.data).toEqual({ color: "blue" });
+    expect(kept?.metadata?.labels?.["stageset.dev/name"]).toBe("own-a");
+
+    // The second takes it on purpose; the first then drops it from its release: its prune leaves it.
+    await applyStageSet("own-b", [{ name: "s", takeOwnership: true }]);
+    await eventually(() => read("own-b"), ready, { what: "the second StageSet Ready with takeOwnership" });
+    expect((await getConfigMap("own-shared"))?.metadata?.labels?.["stageset.dev/name"]).toBe("own-b");
+    const second = await publish("own-a", "s", { "a.yaml": configMap("own-a-only") }, "v2");
+    await eventually(() => read("own-a"), readyAt({ s: second }), { what: "the first StageSet Ready without the shared object" });
+    expect(await uidOf("own-shared")).toBe(uid);
+    expect((await getConfigMap("own-shared"))?.data).toEqual({ color: "red" });
+  });
+});

@@ -138,4 +138,24 @@ describe("StageSet deletion", () => {
     const seen = await eventually(async () => [...deletions!.names], names => names.length >= expected.length, { what: "six deletions watched", timeoutMs: 5_000 });
     expect(seen).toEqual(expected);
   });
+
+  it("honours prune: false at teardown: a removed stage's objects and a deleted StageSet's stay, only the parents go", async () => {
+    const ss = "keeper";
+    for (const stage of ["base", "extra"]) await publishStage(ss, stage);
+    const stages = [{ name: "base", sourceRef: { name: `${ss}-base` }, prune: false }, { name: "extra", sourceRef: { name: `${ss}-extra` }, prune: false }];
+    await K8s(StageSet).Apply({ metadata: { name: ss, namespace: env.ns }, spec: { stages } });
+    await eventually(() => read(ss), ready, { what: "two stages Ready" });
+    const uids = { base: await uidOf(`${ss}-base`), extra: await uidOf(`${ss}-extra`) };
+
+    // Stage "extra" leaves the spec: torn down, but prune: false (recorded on its parent) keeps its object.
+    await K8s(StageSet).Apply({ metadata: { name: ss, namespace: env.ns }, spec: { stages: stages.slice(0, 1) } });
+    await eventually(() => getConfigMap(parentOf(ss, "extra")), cm => cm === undefined, { what: "the removed stage's parent gone" });
+    expect(await uidOf(`${ss}-extra`)).toBe(uids.extra);
+
+    await K8s(StageSet).InNamespace(env.ns).Delete(ss);
+    await eventually(() => read(ss).then(() => "present", (err: { status?: number }) => (err.status === 404 ? "gone" : Promise.reject(err))), s => s === "gone", { what: "StageSet gone" });
+    expect(await getConfigMap(parentOf(ss, "base"))).toBeUndefined();
+    expect(await uidOf(`${ss}-base`)).toBe(uids.base);
+    expect(await uidOf(`${ss}-extra`)).toBe(uids.extra);
+  });
 });
