@@ -37,6 +37,10 @@ export const Reason = {
   UnknownKind: "UnknownKind",
   /** Server-side apply was refused. */
   ApplyFailed: "ApplyFailed",
+  /** The StageSet's ServiceAccount may not do what the stage needs (named: who, verb, kind, namespace). */
+  Forbidden: "Forbidden",
+  /** The StageSet names a source in another namespace while the controller refuses cross-namespace references. */
+  CrossNamespaceRefForbidden: "CrossNamespaceRefForbidden",
   /** An object (or a CEL failed expression) reports failure. */
   HealthCheckFailed: "HealthCheckFailed",
   /** Objects were not Ready within the stage's timeout. */
@@ -49,6 +53,8 @@ export const Reason = {
   PruneFailed: "PruneFailed",
   /** Tearing a stage down (removal or deletion) failed. */
   TeardownFailed: "TeardownFailed",
+  /** Event: a deleted StageSet's ServiceAccount is gone, so its stages were left to the namespace's deletion. */
+  TeardownSkipped: "TeardownSkipped",
   /** An action ran and failed (an unexpected status, a connection error, a failed Job), retries spent. */
   ActionFailed: "ActionFailed",
   /** An action was not run: its destination is refused by the SSRF guard. */

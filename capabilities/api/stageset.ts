@@ -51,6 +51,8 @@ export interface StageSetSpec {
   retryInterval?: string;
   timeout?: string;
   suspend?: boolean;
+  /** Act as this ServiceAccount of the StageSet's namespace. */
+  serviceAccountName?: string;
 }
 
 export type ConditionStatus = "True" | "False" | "Unknown";

@@ -9,3 +9,4 @@ export * from "./parent";
 export * from "./prune";
 export * from "./scope";
 export * from "./ownership";
+export * from "./access";

@@ -18,4 +18,12 @@ describe("foreignClaims", () => {
     const liveMap = new Map("name" in live ? [["x", live as KubeObject["metadata"]]] : []);
     expect(foreignClaims([cm("x")], liveMap, owner).map(c => `${c.stageSet} (stage ${c.stage})`)).toEqual(claimed);
   });
+
+  it.each([
+    { name: "takes from a StageSet of the same namespace", live: labels("other", "team-a", "db"), claimed: [] },
+    { name: "never from another namespace's StageSet (another tenant)", live: labels("other", "team-b", "db"), claimed: ["team-b/other (stage db)"] },
+  ])("with takeOwnership: $name", ({ live, claimed }) => {
+    const liveMap = new Map([["x", { name: "x", ...live } as KubeObject["metadata"]]]);
+    expect(foreignClaims([cm("x")], liveMap, owner, true).map(c => `${c.stageSet} (stage ${c.stage})`)).toEqual(claimed);
+  });
 });

@@ -62,7 +62,8 @@ async function applyOne(ctx: ApplyContext, o: KubeObject): Promise<Applied> {
     return { object: res.body, resource, action: created ? "created" : "configured", changed: created || lastApplyTime(res.body) >= sentAt };
   } catch (err) {
     const detail = err instanceof KubeApiError ? `${err.status} ${err.reason}: ${err.message}` : String(err);
-    throw new StageSetError(Reason.ApplyFailed, `${where(ctx, o)}: apply failed: ${detail}`, false, { cause: err });
+    const reason = err instanceof KubeApiError && err.status === 403 ? Reason.Forbidden : Reason.ApplyFailed;
+    throw new StageSetError(reason, `${where(ctx, o)}: apply failed: ${detail}`, false, { cause: err });
   }
 }
 

@@ -69,7 +69,7 @@ async function advance(run: Run, stage: string, hook: Hook, action: Action, wait
 
 function verbContext(run: Run, stage: string, action: Action, rec: ActionRecord) {
   return {
-    client: run.deps.client,
+    client: run.client,
     discovery: run.deps.discovery,
     namespace: run.key.namespace,
     key: `${run.key.namespace}/${run.key.name}/${stage}/${action.name}@${rec.revision}`,

@@ -29,6 +29,10 @@ export interface ControllerOptions {
   /** Default: STAGESET_ACTION_ALLOWLIST, comma-separated. */
   actionAllowlist?: string[];
   lookup?: Lookup;
+  /** Default: STAGESET_DEFAULT_SERVICE_ACCOUNT. */
+  defaultServiceAccount?: string;
+  /** Default: STAGESET_NO_CROSS_NAMESPACE_REFS=true. */
+  noCrossNamespaceRefs?: boolean;
 }
 
 interface Seen {
@@ -82,6 +86,8 @@ export class Controller {
       metrics: this.metrics,
       actionAllowlist: opts.actionAllowlist ?? actionAllowlistFromEnv(),
       lookup: opts.lookup,
+      defaultServiceAccount: opts.defaultServiceAccount ?? (process.env.STAGESET_DEFAULT_SERVICE_ACCOUNT || undefined),
+      noCrossNamespaceRefs: opts.noCrossNamespaceRefs ?? process.env.STAGESET_NO_CROSS_NAMESPACE_REFS === "true",
     };
     this.queue = new WorkQueue(key => this.reconcile(key), {
       concurrency: opts.concurrency ?? 8,

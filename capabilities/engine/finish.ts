@@ -3,7 +3,7 @@
 // the spec are torn down in reverse order, and the StageSet becomes Ready. Deletion tears
 // every stage down in reverse order before the finalizer lets go.
 import { ConditionType, Reason, StageSetError } from "../api";
-import { deleteParent, groupKind, listParentStages, objectId, pruneStage, readParent, writeParent } from "../apply";
+import { deleteParent, groupKind, listParentStages, objectId, pruneStage, readParent, releaseMembers, writeParent } from "../apply";
 import { getCondition, markReady } from "./conditions";
 import { periodicResync } from "./plan";
 import { syncReadyCondition } from "./health-sync";
@@ -22,13 +22,13 @@ export async function finishRun(run: Run): Promise<Outcome> {
     run.stage = stage;
     const objects = await stageObjects(run, stage);
     const owner = ownerOf(run, stage);
-    const parent = await readParent(run.deps.client, owner);
+    const parent = await readParent(run.client, owner);
     if (run.stages.find(s => s.name === stage)?.prune !== false) {
-      const result = await pruneStage(run.deps.client, run.deps.discovery, owner, parent, new Set(objects.map(objectId)));
+      const result = await pruneStage(run.client, run.deps.discovery, owner, parent, new Set(objects.map(objectId)));
       pruned += result.deleted.length;
       run.deps.metrics.pruned(result.deleted.length);
       // Kinds and namespaces of objects kept by opt-out stay tracked; the rest narrow to the stage.
-      await writeParent(run.deps.client, owner, run.stageNames.indexOf(stage), [...objects.map(groupKind), ...result.kept.map(k => groupKind(k.object))], [...objects.map(o => o.metadata.namespace ?? run.key.namespace), ...result.kept.map(k => k.object.metadata.namespace ?? "")]);
+      await writeParent(run.client, owner, run.stageNames.indexOf(stage), [...objects.map(groupKind), ...result.kept.map(k => groupKind(k.object))], [...objects.map(o => o.metadata.namespace ?? run.key.namespace), ...result.kept.map(k => k.object.metadata.namespace ?? "")]);
     }
   }
   run.stage = undefined;
@@ -50,35 +50,48 @@ export async function finishRun(run: Run): Promise<Outcome> {
 
 /** Stages that still have an ApplySet parent but are no longer in the spec, last first. */
 async function teardownRemovedStages(run: Run): Promise<string[]> {
-  const gone = (await listParentStages(run.deps.client, run.key)).filter(s => !run.stageNames.includes(s));
+  const gone = (await listParentStages(run.client, run.key)).filter(s => !run.stageNames.includes(s));
   for (const stage of gone) await teardownStage(run, stage);
   return gone;
 }
 
 export async function teardownStage(run: Run, stage: string): Promise<void> {
   const owner = ownerOf(run, stage);
-  const parent = await readParent(run.deps.client, owner);
-  // prune: false (in the spec, or recorded on the parent of a stage gone from it): the objects stay.
-  if (parent.pruneDisabled || run.stages.find(s => s.name === stage)?.prune === false) {
-    run.deps.log.info({ namespace: run.key.namespace, stageset: run.key.name, stage }, "stage torn down; its objects are kept (prune: false)");
-    await deleteParent(run.deps.client, owner);
+  const parent = await readParent(run.client, owner);
+  // prune: false (in the spec, or as recorded on the parent of a stage gone from it): the objects stay, released.
+  const inSpec = run.stages.find(s => s.name === stage);
+  if (inSpec ? inSpec.prune === false : parent.pruneDisabled) {
+    const kept = await releaseMembers(run.client, run.deps.discovery, owner, parent);
+    run.deps.log.info({ namespace: run.key.namespace, stageset: run.key.name, stage, kept }, "stage torn down; its objects are kept and released (prune: false)");
+    await deleteParent(run.client, owner);
     return;
   }
   try {
-    const result = await pruneStage(run.deps.client, run.deps.discovery, owner, parent, new Set());
+    const result = await pruneStage(run.client, run.deps.discovery, owner, parent, new Set());
     run.deps.metrics.pruned(result.deleted.length);
     run.deps.log.info({ namespace: run.key.namespace, stageset: run.key.name, stage, deleted: result.deleted.length, kept: result.kept.length }, "stage torn down");
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
     throw new StageSetError(Reason.TeardownFailed, `tearing down stage ${stage}: ${detail}`, false, { cause: err });
   }
-  await deleteParent(run.deps.client, owner);
+  await deleteParent(run.client, owner);
 }
 
 /** Deletion: every stage, last first, then release the finalizer. */
 export async function finalize(run: Run): Promise<Outcome> {
-  const order = await listParentStages(run.deps.client, run.key);
-  for (const stage of order) await teardownStage(run, stage);
+  let order: string[] = [];
+  try {
+    order = await listParentStages(run.client, run.key);
+    for (const stage of order) await teardownStage(run, stage);
+  } catch (err) {
+    // A namespace being deleted takes the ServiceAccount (and its RoleBindings) with it: with
+    // nobody left to act as, the objects go with the namespace; holding the finalizer would only
+    // keep the namespace Terminating forever.
+    if (!(await serviceAccountGone(run))) throw err;
+    const message = `ServiceAccount ${run.serviceAccount} no longer exists: stages not torn down (${err instanceof Error ? err.message : String(err)})`;
+    run.deps.log.warn({ namespace: run.key.namespace, stageset: run.key.name }, message);
+    await run.deps.events.record(run.ss, "Warning", Reason.TeardownSkipped, message);
+  }
   const finalizers = run.ss.metadata?.finalizers ?? [];
   const i = finalizers.indexOf(finalizer);
   if (i >= 0) {
@@ -92,3 +105,10 @@ export async function finalize(run: Run): Promise<Outcome> {
 }
 
 
+
+async function serviceAccountGone(run: Run): Promise<boolean> {
+  if (!run.serviceAccount) return false;
+  const [namespace, name] = run.serviceAccount.split("/") as [string, string];
+  const res = await run.deps.client.get(`/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${encodeURIComponent(name)}`, { allow: [404] });
+  return res.status === 404;
+}

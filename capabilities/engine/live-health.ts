@@ -127,7 +127,7 @@ export class LiveHealth {
       collection,
       {
         upsert: o => this.touched(collection, objectKey(o), "event", o),
-        remove: o => this.touched(collection, objectKey(o), "deleted"),
+        remove: o => this.touched(collection, objectKey(o), "deleted", o),
         synced: () => {
           this.synced.add(collection);
           for (const [slot, ids] of this.holders) if (slot.startsWith(`${collection}|`)) this.touched(collection, slot.slice(collection.length + 1), "cache", undefined, ids);
@@ -163,6 +163,12 @@ export class LiveHealth {
   }
 
   private judge(followed: Followed, o: ObjectState, how: "event" | "deleted" | "cache", event?: KubeObject): void {
+    // Any word older than what was verified (a late event of an earlier copy) changes nothing.
+    const stale = (obj: KubeObject | undefined) => {
+      const version = numericVersion(obj?.metadata?.resourceVersion);
+      return o.verifiedAt !== undefined && version !== undefined && version < o.verifiedAt;
+    };
+    if (stale(event)) return;
     if (how === "deleted") return void Object.assign(o, { state: "judged", problem: `${o.what}: not found` });
     if (!this.synced.has(o.collection)) return;
     const live = event ?? this.informers.get(o.collection)?.get(o.key);
@@ -171,8 +177,7 @@ export class LiveHealth {
       if (o.state !== "verified") Object.assign(o, { state: "judged", problem: `${o.what}: not found` });
       return;
     }
-    const version = numericVersion(live.metadata?.resourceVersion);
-    if (o.verifiedAt !== undefined && version !== undefined && version < o.verifiedAt) return; // older than what was verified
+    if (stale(live)) return;
     const health = objectHealth(live, followed.exprs, { now: this.now() });
     o.state = "judged";
     o.problem = health.status === "Current" ? undefined : `${o.what}: ${health.message}${health.status === "InProgress" ? "" : ` (${health.status})`}`;

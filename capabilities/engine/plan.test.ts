@@ -90,7 +90,7 @@ describe("upgradedStatus (statuses written before verification records)", () => 
       ["crds", 2, "sha256:a", "sha256:a"],
       ["app", 2, "sha256:b", "sha256:b"],
     ]);
-    expect(nextStep(input(up!))).toEqual({ kind: "idle", resyncInMs: 540_000 });
+    expect(nextStep(input(up!))).toEqual({ kind: "start-run", why: "periodic resync" });
   });
   it("leaves a stage whose source moved on unverified (a new run follows)", () => {
     const up = upgradedStatus(legacy(), 2, { ...artifacts, crds: { revision: "v9@sha256:z", digest: "sha256:z" } });

@@ -106,8 +106,8 @@ export function withStage(status: StageSetStatus, stageNames: string[], next: St
 /**
  * Statuses written before stages recorded what they were verified under (digest and
  * generation): a finished run's Ready stages at the artifact published now are taken as
- * verified under the current generation, so an upgrade neither re-runs every StageSet nor
- * closes its gates. Undefined when there is nothing to upgrade.
+ * verified under the current generation, so an upgrade does not close their gates, and a
+ * routine resync is due at once to verify the digest. Undefined when there is nothing to upgrade.
  */
 export function upgradedStatus(status: StageSetStatus, generation: number, artifacts: Record<string, PublishedArtifact>): StageSetStatus | undefined {
   const ready = status.conditions?.find(c => c.type === "Ready");
@@ -120,5 +120,7 @@ export function upgradedStatus(status: StageSetStatus, generation: number, artif
     changed = true;
     return { ...st, attemptedDigest: artifact.digest, appliedDigest: artifact.digest, verifiedGeneration: generation };
   });
-  return changed ? { ...status, stages } : undefined;
+  // The digest stamped is the one published now, not necessarily the one applied: a routine
+  // resync right away applies and verifies it (gates stay open through it, as for any resync).
+  return changed ? { ...status, stages, runStartedAt: new Date(0).toISOString() } : undefined;
 }

@@ -17,7 +17,7 @@ import { describeProblems, validateStageSet } from "../admission";
 import { durationOr } from "../api";
 
 /** Failures of the stage itself (not of the controller or the input), which call onFailure actions. */
-const stageFailures = new Set<string>([Reason.HealthCheckFailed, Reason.HealthCheckTimeout, Reason.ApplyFailed, Reason.ActionFailed, Reason.ActionRefused, Reason.ActionTimeout]);
+const stageFailures = new Set<string>([Reason.HealthCheckFailed, Reason.HealthCheckTimeout, Reason.ApplyFailed, Reason.Forbidden, Reason.ActionFailed, Reason.ActionRefused, Reason.ActionTimeout]);
 
 export const requestedAtAnnotation = "reconcile.fluxcd.io/requestedAt";
 
@@ -31,6 +31,7 @@ export async function reconcile(deps: EngineDeps, key: StageSetKey): Promise<Out
     if (ss.spec?.suspend) return { kind: "stalled" };
     compileStageExprs(run);
     validateSpec(run);
+    refuseCrossNamespaceRefs(run);
     run.sources = await resolveSources(deps.client, deps.discovery, key.namespace, run.stages);
     return await drive(run);
   } catch (err) {
@@ -85,6 +86,16 @@ function validateSpec(run: Run): void {
   const stage = /^spec\.stages\[(\d+)\]/.exec(problems[0]!.path)?.[1];
   run.stage = stage === undefined ? undefined : run.stageNames[Number(stage)];
   throw new StageSetError(Reason.InvalidSpec, describeProblems(problems), true);
+}
+
+/** Lockdown: with cross-namespace references refused, a sourceRef into another namespace stalls the StageSet. */
+function refuseCrossNamespaceRefs(run: Run): void {
+  if (!run.deps.noCrossNamespaceRefs) return;
+  const i = run.stages.findIndex(s => s.sourceRef?.namespace && s.sourceRef.namespace !== run.key.namespace);
+  if (i < 0) return;
+  const stage = run.stages[i]!;
+  run.stage = stage.name;
+  throw new StageSetError(Reason.CrossNamespaceRefForbidden, `stage ${stage.name}: spec.stages[${i}].sourceRef.namespace ${stage.sourceRef.namespace} is another namespace, and this controller refuses cross-namespace references (STAGESET_NO_CROSS_NAMESPACE_REFS)`, true);
 }
 
 async function ensureFinalizer(deps: EngineDeps, key: StageSetKey, ss: StageSet): Promise<void> {

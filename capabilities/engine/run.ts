@@ -33,10 +33,22 @@ export interface EngineDeps {
   actionAllowlist?: readonly string[];
   /** DNS for http actions (tests map names to loopback); default the system resolver. */
   lookup?: Lookup;
+  /** The ServiceAccount a StageSet that names none acts as (STAGESET_DEFAULT_SERVICE_ACCOUNT). */
+  defaultServiceAccount?: string;
+  /** Refuse sourceRefs into other namespaces (STAGESET_NO_CROSS_NAMESPACE_REFS). */
+  noCrossNamespaceRefs?: boolean;
 }
 
 export interface Run {
   deps: EngineDeps;
+  /**
+   * Who acts on the StageSet's behalf: its ServiceAccount (impersonated), else the controller.
+   * Every read and write of release objects, parents, checks and actions goes through it;
+   * the StageSet's own status, finalizer and sources are the controller's business (deps.client).
+   */
+  client: KubeClient;
+  /** The ServiceAccount acted as, namespace/name, for messages; undefined when the controller acts itself. */
+  serviceAccount?: string;
   key: StageSetKey;
   ss: StageSet;
   generation: number;
@@ -55,8 +67,11 @@ export interface Run {
 
 export function newRun(deps: EngineDeps, key: StageSetKey, ss: StageSet): Run {
   const stages = ss.spec?.stages ?? [];
+  const sa = ss.spec?.serviceAccountName || deps.defaultServiceAccount;
   return {
     deps,
+    client: sa ? deps.client.asServiceAccount(key.namespace, sa) : deps.client,
+    serviceAccount: sa ? `${key.namespace}/${sa}` : undefined,
     key,
     ss,
     generation: ss.metadata?.generation ?? 0,

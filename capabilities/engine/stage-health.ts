@@ -1,9 +1,9 @@
 // Is a stage Ready? Reads every applied object (and each readyChecks.checks entry) live and
 // judges it with kstatus rules, or with the stage's CEL expressions for the kinds they name.
-import type { ObjectRef } from "../api";
+import { Reason, StageSetError, type ObjectRef } from "../api";
 import { describe, mapBounded, objectId, type KubeObject } from "../apply";
 import { objectHealth, statusUnchangedSinceApply, type ApplySnapshot, type CompiledExprs, type Health } from "../health";
-import { resourcePath, type Discovery, type KubeClient } from "../kube";
+import { KubeApiError, resourcePath, type Discovery, type KubeClient } from "../kube";
 
 export interface StageHealth {
   status: "Current" | "InProgress" | "Failed";
@@ -61,7 +61,11 @@ async function refHealth(client: KubeClient, discovery: Discovery, ref: ObjectRe
   const namespace = resource?.namespaced ? (ref.namespace ?? defaultNamespace) : undefined;
   const what = describe({ kind: ref.kind, metadata: { name: ref.name, namespace } });
   if (!resource) return { what, health: { status: "InProgress", reason: "NotFound", message: `${ref.apiVersion} ${ref.kind} is not served` } };
-  const res = await client.get<KubeObject>(resourcePath(resource, namespace, ref.name), { allow: [404] });
+  const res = await client.get<KubeObject>(resourcePath(resource, namespace, ref.name), { allow: [404] }).catch((err: unknown) => {
+    // The StageSet's ServiceAccount may not read it: a check is no way around RBAC.
+    if (err instanceof KubeApiError && err.status === 403) throw new StageSetError(Reason.Forbidden, `${what}: ${err.message}`);
+    throw err;
+  });
   if (res.status === 404) return { what, health: { status: "InProgress", reason: "NotFound", message: "not found" } };
   return { what, health: judge(res.body) };
 }

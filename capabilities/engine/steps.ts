@@ -1,7 +1,7 @@
 // The steps of a run: start (pin and check every stage), apply one stage, wait for it, and
 // finish (prune, tear down removed stages, Ready). Each step updates the status and saves it.
 import { Reason, StageSetError } from "../api";
-import { applySetId, applyStage, duplicateClaims, groupKind, kindKey, kindsDefinedBy, placeObjects, readParent, refuseForeignClaims, resolveResources, stageParent, writeParent, type KubeObject } from "../apply";
+import { applySetId, applyStage, duplicateClaims, groupKind, kindKey, kindsDefinedBy, placeObjects, readParent, refuseForbiddenApplies, refuseForeignClaims, resolveResources, stageParent, writeParent, type KubeObject } from "../apply";
 import { currentRecords } from "../actions";
 import { compileExprs } from "../health";
 import { durationOr, formatDuration } from "../api";
@@ -92,16 +92,16 @@ export async function applyStep(run: Run, stage: string): Promise<void> {
   const objects = await stageObjects(run, stage);
   const owner = ownerOf(run, stage);
   const id = applySetId(stageParent({ name: run.key.name, namespace: run.key.namespace }, stage));
-  const ctx = { client: run.deps.client, discovery: run.deps.discovery, owner, applySetId: id, concurrency: run.deps.applyConcurrency };
+  const ctx = { client: run.client, discovery: run.deps.discovery, owner, applySetId: id, concurrency: run.deps.applyConcurrency };
   await checkKindsBeforeApply(run, ctx, objects);
   const revision = run.status.lastAttemptedRevisions![stage]!;
   const reapply = run.status.stages?.find(s => s.name === stage)?.appliedRevision === revision;
   setStage(run, { name: stage, phase: "Applying", attemptedRevision: revision, message: `Applying ${objects.length} objects` });
   run.status.currentStage = stage;
   run.status.currentRevision = revision;
-  const parent = await readParent(run.deps.client, owner);
+  const parent = await readParent(run.client, owner);
   const namespaces = objects.map(o => o.metadata.namespace ?? run.key.namespace);
-  await writeParent(run.deps.client, owner, run.stageNames.indexOf(stage), [...parent.groupKinds, ...objects.map(groupKind)], [...parent.namespaces, ...namespaces], stageSpec(run, stage).prune !== false);
+  await writeParent(run.client, owner, run.stageNames.indexOf(stage), [...parent.groupKinds, ...objects.map(groupKind)], [...parent.namespaces, ...namespaces], stageSpec(run, stage).prune !== false);
   const prior = await run.deps.applySnapshots?.before(objects, run.deps.discovery, run.deps.liveHealth);
   const applied = await applyStage(ctx, objects);
   if (prior) run.deps.applySnapshots?.after(applied, prior);
@@ -120,7 +120,8 @@ export async function applyStep(run: Run, stage: string): Promise<void> {
  */
 async function checkKindsBeforeApply(run: Run, ctx: Parameters<typeof resolveResources>[0], objects: KubeObject[]): Promise<void> {
   const known = await resolveResources(ctx, objects);
-  if (!stageSpec(run, ctx.owner.stage).takeOwnership) await refuseForeignClaims(ctx.client, ctx.owner, known);
+  if (run.serviceAccount) await refuseForbiddenApplies(run.client, run.serviceAccount, ctx.owner.stage, known);
+  await refuseForeignClaims(ctx.client, ctx.owner, known, stageSpec(run, ctx.owner.stage).takeOwnership === true);
   const defined = kindsDefinedBy(objects);
   const unknown = objects.filter(o => !known.has(o) && !defined.has(kindKey(o)));
   if (unknown.length === 0) return;
@@ -136,7 +137,7 @@ export async function waitStep(run: Run, stage: string): Promise<Outcome | undef
   const objects = await stageObjects(run, stage);
   const health = spec.readyChecks?.disableWait
     ? { status: "Current" as const, total: objects.length, ready: objects.length, notReady: [], failed: [], versions: new Map<string, string>() }
-    : await stageHealth(run.deps.client, run.deps.discovery, objects, spec.readyChecks?.checks ?? [], run.exprs.get(stage), run.key.namespace, run.deps.now(), run.live.get(stage), run.deps.applySnapshots?.byObject);
+    : await stageHealth(run.client, run.deps.discovery, objects, spec.readyChecks?.checks ?? [], run.exprs.get(stage), run.key.namespace, run.deps.now(), run.live.get(stage), run.deps.applySnapshots?.byObject);
   run.live.delete(stage); // later checks read the objects again
   if (health.status === "Failed") {
     throw new StageSetError(Reason.HealthCheckFailed, `stage ${stage} revision ${revision} failed: ${summarize(health.failed)}`);

@@ -46,16 +46,28 @@ const authTtlMs = 60_000;
 /** Lists of PartialObjectMetadata: names, labels, annotations, uids, without the bodies. */
 export const metadataOnly = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
 
-export class KubeClient {
-  private agent?: Agent | HttpAgent;
-  private agentKey = "";
+/** Connections and credentials, shared by a client and every identity it acts as. */
+interface Transport {
+  agent?: Agent | HttpAgent;
+  agentKey: string;
   /** Watches hold a connection each for minutes: they get their own agent, so applies never queue behind them. */
-  private watchAgent?: Agent | HttpAgent;
-  private watchAgentKey = "";
-  private auth?: { opts: RequestOptions; at: number };
-  private closed = false;
+  watchAgent?: Agent | HttpAgent;
+  watchAgentKey: string;
+  auth?: { opts: RequestOptions; at: number };
+  closed: boolean;
+}
 
-  constructor(private readonly config: KubeConfig) {}
+export class KubeClient {
+  private readonly transport: Transport;
+
+  constructor(
+    private readonly config: KubeConfig,
+    /** Requests are made as this user (Kubernetes impersonation) instead of the controller. */
+    readonly actingAs?: string,
+    transport?: Transport,
+  ) {
+    this.transport = transport ?? { agentKey: "", watchAgentKey: "", closed: false };
+  }
 
   /** KUBECONFIG, then ~/.kube/config, then the in-cluster ServiceAccount. */
   static fromDefault(): KubeClient {
@@ -64,16 +76,26 @@ export class KubeClient {
     return new KubeClient(config);
   }
 
+  /**
+   * The same connections, every request made as this ServiceAccount: the API server then
+   * enforces its RBAC and the audit log names it. Impersonating a ServiceAccount's user name
+   * adds its groups (system:serviceaccounts and system:serviceaccounts:<namespace>), so the
+   * controller needs `impersonate` on `serviceaccounts` only.
+   */
+  asServiceAccount(namespace: string, name: string): KubeClient {
+    return new KubeClient(this.config, `system:serviceaccount:${namespace}:${name}`, this.transport);
+  }
+
   get server(): string {
     return this.config.getCurrentCluster()?.server ?? "";
   }
 
   async request<T = unknown>(method: string, path: string, init: RequestInit = {}): Promise<KubeResponse<T>> {
-    if (this.closed) throw new Error(`${method} ${path}: the client is closed (the controller is stopping)`);
+    if (this.transport.closed) throw new Error(`${method} ${path}: the client is closed (the controller is stopping)`);
     const url = new URL(path, this.server);
     for (const [k, v] of Object.entries(init.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const auth = await this.authOptions();
-    const opts: RequestOptions = { ...auth, method, headers: { ...auth.headers, accept: init.accept ?? "application/json", "user-agent": userAgent } };
+    const opts: RequestOptions = { ...auth, method, headers: { ...auth.headers, ...this.identityHeaders(), accept: init.accept ?? "application/json", "user-agent": userAgent } };
     opts.agent = this.agentFor(opts, url.protocol);
     const payload = init.body === undefined ? undefined : Buffer.from(JSON.stringify(init.body));
     if (payload) Object.assign(opts.headers!, { "content-type": init.contentType ?? "application/json", "content-length": payload.length });
@@ -111,18 +133,19 @@ export class KubeClient {
    * status >= 400 resolves with the API server's Status body in `error` and no events.
    */
   async watch(path: string, query: RequestInit["query"], onEvent: (event: WatchEvent) => void, signal: AbortSignal): Promise<{ status: number; error?: string }> {
-    if (this.closed) throw new Error(`WATCH ${path}: the client is closed (the controller is stopping)`);
+    if (this.transport.closed) throw new Error(`WATCH ${path}: the client is closed (the controller is stopping)`);
     const url = new URL(path, this.server);
     for (const [k, v] of Object.entries({ ...query, watch: true })) if (v !== undefined) url.searchParams.set(k, String(v));
     const auth = await this.authOptions();
-    const opts: RequestOptions = { ...auth, method: "GET", signal, headers: { ...auth.headers, accept: "application/json", "user-agent": userAgent } };
+    const opts: RequestOptions = { ...auth, method: "GET", signal, headers: { ...auth.headers, ...this.identityHeaders(), accept: "application/json", "user-agent": userAgent } };
     const key = [url.protocol, opts.ca, opts.cert, opts.key, opts.rejectUnauthorized].map(String).join("|");
-    if (!this.watchAgent || key !== this.watchAgentKey) {
-      this.watchAgent?.destroy();
-      this.watchAgent = newAgent(opts, url.protocol, { keepAlive: false });
-      this.watchAgentKey = key;
+    const t = this.transport;
+    if (!t.watchAgent || key !== t.watchAgentKey) {
+      t.watchAgent?.destroy();
+      t.watchAgent = newAgent(opts, url.protocol, { keepAlive: false });
+      t.watchAgentKey = key;
     }
-    opts.agent = this.watchAgent;
+    opts.agent = t.watchAgent;
     // The server ends a watch after timeoutSeconds and sends bookmarks meanwhile: a connection
     // silent for longer than that plus a margin is half-open, and is dropped.
     const idleMs = (Number(query?.timeoutSeconds ?? 300) + 60) * 1000;
@@ -161,30 +184,37 @@ export class KubeClient {
     });
   }
 
+  private identityHeaders(): Record<string, string> {
+    return this.actingAs ? { "impersonate-user": this.actingAs } : {};
+  }
+
   private async authOptions(): Promise<RequestOptions> {
-    if (this.auth && Date.now() - this.auth.at < authTtlMs) return this.auth.opts;
+    const t = this.transport;
+    if (t.auth && Date.now() - t.auth.at < authTtlMs) return t.auth.opts;
     const opts: RequestOptions = {};
     await this.config.applyToHTTPSOptions(opts);
     delete opts.agent; // client-node makes a fresh agent each time; we keep one
-    this.auth = { opts, at: Date.now() };
+    t.auth = { opts, at: Date.now() };
     return opts;
   }
 
   private agentFor(opts: RequestOptions, protocol: string): Agent | HttpAgent {
+    const t = this.transport;
     const key = [protocol, opts.ca, opts.cert, opts.key, opts.rejectUnauthorized].map(String).join("|");
-    if (this.agent && key === this.agentKey) return this.agent;
-    this.agent?.destroy();
-    this.agent = newAgent(opts, protocol, { keepAlive: true, maxSockets: 32 });
-    this.agentKey = key;
-    return this.agent;
+    if (t.agent && key === t.agentKey) return t.agent;
+    t.agent?.destroy();
+    t.agent = newAgent(opts, protocol, { keepAlive: true, maxSockets: 32 });
+    t.agentKey = key;
+    return t.agent;
   }
 
   close(): void {
-    this.closed = true;
-    this.agent?.destroy();
-    this.agent = undefined;
-    this.watchAgent?.destroy();
-    this.watchAgent = undefined;
+    const t = this.transport;
+    t.closed = true;
+    t.agent?.destroy();
+    t.agent = undefined;
+    t.watchAgent?.destroy();
+    t.watchAgent = undefined;
   }
 }
 

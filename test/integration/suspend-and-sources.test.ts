@@ -77,5 +77,7 @@ it("reads a Flux GitRepository as a source (woken by its watch), and the API ser
   await eventually(() => read("git"), readyAt(v2.revision), { what: "woken by the GitRepository's new artifact" });
   expect((await configMapIn(env.ns, "from-git"))?.data?.value).toBe("2");
 
-  await expect(K8s(StageSet).Apply({ metadata: { name: "not-a-source", namespace: env.ns }, spec: { stages: [{ name: "x", sourceRef: { apiVersion: "v1", kind: "ConfigMap", name: "anything" } }] } })).rejects.toMatchObject({ status: 422 });
+  // Neither a kind outside Flux's sources, nor another version: the controller would watch whatever a tenant named.
+  await expect(K8s(StageSet).Apply({ metadata: { name: "not-a-source", namespace: env.ns }, spec: { stages: [{ name: "x", sourceRef: { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "ConfigMap", name: "anything" } }] } })).rejects.toMatchObject({ status: 422 });
+  await expect(K8s(StageSet).Apply({ metadata: { name: "not-a-source", namespace: env.ns }, spec: { stages: [{ name: "x", sourceRef: { apiVersion: "source.toolkit.fluxcd.io/v9", kind: "GitRepository", name: "anything" } }] } })).rejects.toMatchObject({ status: 422 });
 });

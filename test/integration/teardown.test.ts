@@ -151,11 +151,21 @@ describe("StageSet deletion", () => {
     await K8s(StageSet).Apply({ metadata: { name: ss, namespace: env.ns }, spec: { stages: stages.slice(0, 1) } });
     await eventually(() => getConfigMap(parentOf(ss, "extra")), cm => cm === undefined, { what: "the removed stage's parent gone" });
     expect(await uidOf(`${ss}-extra`)).toBe(uids.extra);
+    // Kept and released: no longer labelled as the StageSet's, so nothing claims it any more.
+    expect(Object.keys((await getConfigMap(`${ss}-extra`))?.metadata?.labels ?? {}).filter(l => l.startsWith("stageset.dev/") || l.startsWith("applyset.kubernetes.io/"))).toEqual([]);
 
     await K8s(StageSet).InNamespace(env.ns).Delete(ss);
     await eventually(() => read(ss).then(() => "present", (err: { status?: number }) => (err.status === 404 ? "gone" : Promise.reject(err))), s => s === "gone", { what: "StageSet gone" });
     expect(await getConfigMap(parentOf(ss, "base"))).toBeUndefined();
     expect(await uidOf(`${ss}-base`)).toBe(uids.base);
+    expect((await getConfigMap(`${ss}-base`))?.metadata?.labels?.["stageset.dev/name"]).toBeUndefined();
+
+    // A StageSet created again under the same name does not take the released objects for its own.
+    await publishStage(ss, "base", { "other.yaml": configMap(`${ss}-other`) });
+    await K8s(StageSet).Apply({ metadata: { name: ss, namespace: env.ns }, spec: { stages: [{ name: "base", sourceRef: { name: `${ss}-base` } }] } });
+    await eventually(() => read(ss), ready, { what: "the new StageSet Ready" });
+    await K8s(StageSet).InNamespace(env.ns).Delete(ss);
+    await eventually(() => getConfigMap(`${ss}-other`), cm => cm === undefined, { what: "the new StageSet torn down" });
     expect(await uidOf(`${ss}-extra`)).toBe(uids.extra);
   });
 });

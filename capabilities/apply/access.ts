@@ -1,0 +1,41 @@
+// Who may do what, asked before a stage applies anything: when a StageSet acts as a
+// ServiceAccount, each kind and namespace of the stage is checked with a SelfSubjectAccessReview
+// made as that ServiceAccount (the API server's own authorizer answers), so a refusal names
+// who, what and where, and nothing of the stage is applied after the first one.
+import { Reason, StageSetError } from "../api";
+import type { KubeClient, ResourceInfo } from "../kube";
+import type { KubeObject } from "./objects";
+
+/** `serviceaccount team-a/deployer cannot create deployments.apps in namespace kube-system`. */
+export function forbiddenLine(actor: string, verb: string, resource: Pick<ResourceInfo, "plural" | "group">, namespace: string | undefined): string {
+  const what = resource.group ? `${resource.plural}.${resource.group}` : resource.plural;
+  return `serviceaccount ${actor} cannot ${verb} ${what} ${namespace ? `in namespace ${namespace}` : "at cluster scope"}`;
+}
+
+interface Review {
+  status?: { allowed?: boolean };
+}
+
+/** Whether the client's identity may `verb` the resource in the namespace (cluster scope without one). */
+export async function mayDo(client: KubeClient, verb: string, resource: Pick<ResourceInfo, "plural" | "group">, namespace: string | undefined): Promise<boolean> {
+  const res = await client.request<Review>("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {
+    body: { apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview", spec: { resourceAttributes: { verb, group: resource.group, resource: resource.plural, ...(namespace ? { namespace } : {}) } } },
+  });
+  return res.body.status?.allowed === true;
+}
+
+/** Refuses the stage, before anything is applied, if the ServiceAccount may not create and patch every kind where it goes. */
+export async function refuseForbiddenApplies(client: KubeClient, actor: string, stage: string, objects: Map<KubeObject, ResourceInfo>): Promise<void> {
+  const places = new Map<string, { resource: ResourceInfo; namespace?: string }>();
+  for (const [o, resource] of objects) {
+    const namespace = resource.namespaced ? o.metadata.namespace : undefined;
+    places.set(`${resource.group}/${resource.plural}/${namespace ?? ""}`, { resource, namespace });
+  }
+  const refused: string[] = [];
+  for (const { resource, namespace } of places.values()) {
+    for (const verb of ["create", "patch"]) {
+      if (!(await mayDo(client, verb, resource, namespace))) refused.push(forbiddenLine(actor, verb, resource, namespace));
+    }
+  }
+  if (refused.length > 0) throw new StageSetError(Reason.Forbidden, `stage ${stage}: ${refused.join("; ")}; nothing was applied`);
+}
