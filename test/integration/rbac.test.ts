@@ -76,3 +76,26 @@ it("rolls out the demo release as the controller's ServiceAccount, a custom kind
   const done = await eventually(read, ss => ss.status?.conditions?.some(c => c.type === "Ready" && c.status === "True") === true, { what: "demo Ready as the ServiceAccount", timeoutMs: 90_000 });
   expect(done.status?.stages?.map(s => [s.name, s.phase])).toEqual([["crds", "Ready"], ["config", "Ready"], ["app", "Ready"]]);
 });
+
+it("as its own ServiceAccount, acts for a StageSet as the StageSet's ServiceAccount: its impersonate right suffices, and the tenant's RBAC decides", async () => {
+  const tenant = await createTestNamespace("rbac-tenant");
+  try {
+    await K8s(kind.ServiceAccount).Apply({ metadata: { name: "deployer", namespace: tenant } });
+    await K8s(kind.RoleBinding).Apply({ metadata: { name: "deployer-edit", namespace: tenant }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "edit" }, subjects: [{ kind: "ServiceAccount", name: "deployer", namespace: tenant }] });
+    const cm = (name: string, namespace?: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: ${JSON.stringify({ name, ...(namespace ? { namespace } : {}) })}\ndata: { k: v }\n`;
+    await artifacts.publish({ namespace: tenant, name: "own" }, { files: { "own.yaml": cm("tenant-own") } });
+    // The controller itself may write ConfigMaps in any namespace (the release role); the tenant's ServiceAccount may not.
+    await artifacts.publish({ namespace: tenant, name: "elsewhere" }, { files: { "x.yaml": cm("tenant-intruder", ns) } });
+    await K8s(StageSet).Apply({ metadata: { name: "own", namespace: tenant }, spec: { serviceAccountName: "deployer", stages: [{ name: "s", sourceRef: { name: "own" } }] } });
+    await K8s(StageSet).Apply({ metadata: { name: "elsewhere", namespace: tenant }, spec: { serviceAccountName: "deployer", stages: [{ name: "s", sourceRef: { name: "elsewhere" } }] } });
+    await controller?.kill();
+    controller = await spawnController({ KUBECONFIG: serviceAccountKubeconfig(), STAGESET_NAMESPACES: tenant });
+    const read = (name: string) => K8s(StageSet).InNamespace(tenant).Get(name);
+    await eventually(() => read("own"), ss => ss.status?.conditions?.some(c => c.type === "Ready" && c.status === "True") === true, { what: "Ready as the tenant's ServiceAccount", timeoutMs: 60_000 });
+    const refused = await eventually(() => read("elsewhere"), ss => ss.status?.conditions?.some(c => c.type === "Ready" && c.reason === "Forbidden") === true, { what: "Forbidden for the tenant's ServiceAccount", timeoutMs: 60_000 });
+    expect(refused.status?.conditions?.find(c => c.type === "Ready")?.message).toContain(`serviceaccount ${tenant}/deployer cannot create configmaps in namespace ${ns}`);
+    await expect(K8s(kind.ConfigMap).InNamespace(ns).Get("tenant-intruder")).rejects.toMatchObject({ status: 404 });
+  } finally {
+    await deleteTestNamespace(tenant);
+  }
+});
