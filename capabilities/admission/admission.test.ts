@@ -14,7 +14,7 @@ describe("validateStageSet", () => {
     { name: "malformed stage name", spec: { stages: [stage("DB_1")] }, problems: [["spec.stages[0].name", /not a DNS label/]] },
     { name: "CEL that does not compile", spec: { stages: [stage("a", cel("status.x =="))] }, problems: [["spec.stages[0].readyChecks.exprs[0]", /current: does not parse/]] },
     { name: "CEL that is not a bool", spec: { stages: [stage("a", cel("1 + 1"))] }, problems: [["spec.stages[0].readyChecks.exprs[0]", /must evaluate to a bool/]] },
-    { name: "a regex that could run away", spec: { stages: [stage("a", cel("metadata.name.matches('^(a+)+$')"))] }, problems: [["spec.stages[0].readyChecks.exprs[0]", /matches/]] },
+    { name: "a regex that is not RE2", spec: { stages: [stage("a", cel("metadata.name.matches('a(?=b)')"))] }, problems: [["spec.stages[0].readyChecks.exprs[0]", /matches/]] },
     { name: "an action with no verb", spec: { stages: [stage("a", { actions: { pre: [{ name: "x" }] } })] }, problems: [["spec.stages[0].actions.pre[0]", /verb/]] },
     { name: "an action with two verbs", spec: { stages: [stage("a", { actions: { pre: [{ name: "x", wait: { duration: "1s" }, delete: { target: { apiVersion: "v1", kind: "ConfigMap", name: "c" } } }] } })] }, problems: [["spec.stages[0].actions.pre[0]", /wait.*delete|delete.*wait/]] },
     { name: "a bad duration", spec: { stages: [stage("a", { timeout: "soon" })] }, problems: [["spec.stages[0].timeout", /not a duration/]] },

@@ -4,6 +4,7 @@
 import { Environment, type ParseResult } from "@marcbachmann/cel-js";
 import { Reason, StageSetError, type HealthExpr } from "../api";
 import { unsafeRegex } from "./cel-guard";
+import { re2Function, re2Matches, withLinearRegex } from "./cel-regex";
 import { groupKindKey, isObj, kindOf, type Obj } from "./fields";
 import { generationNotObservedTolerant } from "./generation";
 import { current, failed, inProgress, unknown, type Health } from "./health";
@@ -39,6 +40,7 @@ export interface CompiledExprs {
 // Variables are dyn: like Flux we only parse against the object's top-level fields, since
 // custom resources need not have spec or status.
 const env = new Environment({ unlistedVariablesAreDyn: true, enableOptionalTypes: true, homogeneousAggregateLiterals: true });
+env.registerFunction(`string.${re2Function}(string): bool`, re2Matches);
 
 // RFC-0009 order: the first expression that is true decides.
 const order: readonly ExprField[] = ["inProgress", "failed", "current"];
@@ -92,7 +94,9 @@ function compileOne(source: string): ParseResult {
   if (checked.type !== "bool" && checked.type !== "dyn") throw new Error(`must evaluate to a bool, but its type is ${checked.type}`);
   const regex = unsafeRegex(run.ast);
   if (regex) throw new Error(regex);
-  return run;
+  // matches() runs on RE2 (linear time), never on JavaScript's backtracking RegExp.
+  const linear = withLinearRegex(source, run.ast);
+  return linear === source ? run : env.parse(linear);
 }
 
 /**

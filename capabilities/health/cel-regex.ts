@@ -1,0 +1,71 @@
+// CEL's matches() in linear time. CEL specifies RE2 syntax and semantics, and the library
+// runs matches() with JavaScript's backtracking RegExp, where `^(a|a)+$` takes exponential time
+// on the event loop that also serves the gate. So every `x.matches("p")` is rewritten, before
+// it is compiled, to `x.re2Matches("p")`, a function of ours backed by RE2JS (a port of RE2:
+// linear in the input, whatever the pattern). Patterns must be string literals, so each one is
+// compiled, and refused with RE2's own message, when the expression is.
+import type { ASTNode } from "@marcbachmann/cel-js";
+import { RE2JS } from "re2js";
+
+export const re2Function = "re2Matches";
+
+interface Located {
+  op: string;
+  args: unknown;
+  start?: number;
+  end?: number;
+}
+
+const isNode = (v: unknown): v is Located & ASTNode => typeof v === "object" && v !== null && "op" in v && "args" in v;
+
+const compiled = new Map<string, RE2JS>();
+
+/** The RE2 program for a pattern (cached: patterns come from a few specs, not from objects). */
+export function re2(pattern: string): RE2JS {
+  let re = compiled.get(pattern);
+  if (!re) {
+    re = RE2JS.compile(pattern);
+    if (compiled.size > 1_000) compiled.clear();
+    compiled.set(pattern, re);
+  }
+  return re;
+}
+
+/** RE2's find semantics, as CEL's matches(): true when the pattern matches any substring. */
+export function re2Matches(text: string, pattern: string): boolean {
+  return re2(pattern).matcher(text).find();
+}
+
+/**
+ * The source with every `.matches(` call renamed to the RE2 function, using the positions the
+ * parser gives (so a string that merely contains ".matches(" is left alone). Throws with RE2's
+ * message when a literal pattern is not valid RE2 syntax.
+ */
+export function withLinearRegex(source: string, ast: unknown): string {
+  const edits: { from: number; to: number }[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (!isNode(node)) return;
+    if (node.op === "rcall" && Array.isArray(node.args) && node.args[0] === "matches") {
+      const receiver = node.args[1] as Located;
+      const pattern = (node.args[2] as Located[])[0];
+      if (pattern?.op === "value" && typeof pattern.args === "string") {
+        try {
+          re2(pattern.args);
+        } catch (e) {
+          throw new Error(`matches() pattern ${JSON.stringify(pattern.args)} is not a valid RE2 regular expression: ${(e as Error).message}`, { cause: e });
+        }
+      }
+      if (receiver?.end !== undefined && pattern?.start !== undefined) edits.push({ from: receiver.end, to: pattern.start });
+    }
+    walk(node.args);
+  };
+  walk(ast);
+  let out = source;
+  for (const { from, to } of edits.sort((a, b) => b.from - a.from)) {
+    const call = out.slice(from, to);
+    if (!/^\s*\.\s*matches\s*\(\s*$/.test(call)) throw new Error(`cannot rewrite matches() at offset ${from}`);
+    out = `${out.slice(0, from)}.${re2Function}(${out.slice(to)}`;
+  }
+  return out;
+}
