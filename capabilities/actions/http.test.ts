@@ -12,7 +12,8 @@ import {
   runHttpAction,
   type HttpVerb,
 } from "./index";
-import { bodySummary, isExpected, pinnedLookup } from "./http";
+import { bodySummary, isExpected } from "./http";
+import { pinnedLookup } from "./ssrf";
 import { failure, get, lookupOf, ok, options, redirect, status, withServer, type Handler, type Server } from "../../test/harness/action-test-server";
 
 describe("runHttpAction reaches an allowed server", () => {

@@ -4,11 +4,10 @@
 import { createHash } from "node:crypto";
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from "node:http";
 import { request as httpsRequest } from "node:https";
-import type { LookupFunction } from "node:net";
 import { ActionConnectionError, ActionError, ActionReason, ActionStatusError, ActionTimeoutError } from "./errors";
 import { maxRedirects, nextHop, shownUrl, type Hop } from "./redirect";
 import type { HttpVerb, SecretKeyRef } from "./spec";
-import { bareHost, vetDestination, type Destination, type Lookup } from "./ssrf";
+import { bareHost, pinnedLookup, vetDestination, type Destination, type Lookup } from "./ssrf";
 
 /** Enough of an error page to explain a failure; the rest is not read. */
 export const bodyCapBytes = 64 * 1024;
@@ -157,14 +156,6 @@ function send(hop: Hop, destination: Destination, signal: AbortSignal): Promise<
   });
 }
 
-/** A lookup that answers with the vetted address, whatever the name now resolves to. */
-export function pinnedLookup(destination: Destination): LookupFunction {
-  return (_hostname, options, callback) => {
-    // Happy eyeballs (autoSelectFamily, on by default in Node 20) asks for a list.
-    if (options.all) callback(null, [{ address: destination.address, family: destination.family }]);
-    else callback(null, destination.address, destination.family);
-  };
-}
 
 /** Up to `cap` bytes of the body; what arrives before an error or the timeout is kept. */
 function readCapped(res: IncomingMessage, cap: number): Promise<Buffer> {

@@ -2,7 +2,7 @@
 // hostname is judged by every address it resolves to.
 import { describe, expect, it } from "vitest";
 import { ActionReason, ActionRefusedError, allowlistProblems, classifyAddress, isAllowed, vetDestination, type AddressClass, type Lookup } from "./index";
-import { parseCidr, parseIp } from "./ip";
+import { parseCidr, parseIp } from "../net";
 
 describe("classifyAddress", () => {
   it.each<[string, AddressClass]>([

@@ -77,7 +77,7 @@ describe("downloadArtifact", () => {
   });
 
   it.each([
-    { name: "connection refused", url: async () => `http://127.0.0.1:${await refusedPort()}/a.tar.gz?sig=s3cret`, message: /^downloading artifact from http:\/\/127\.0\.0\.1:\d+\/a\.tar\.gz: fetch failed: connect ECONNREFUSED/ },
+    { name: "connection refused", url: async () => `http://127.0.0.1:${await refusedPort()}/a.tar.gz?sig=s3cret`, message: /^downloading artifact from http:\/\/127\.0\.0\.1:\d+\/a\.tar\.gz: connect ECONNREFUSED/ },
     { name: "credentials in the URL", url: async () => "http://user:s3cret@127.0.0.1:9/a.tar.gz", message: /^artifact url http:\/\/127\.0\.0\.1:9\/a\.tar\.gz: credentials in the URL are not supported$/ },
     { name: "a file: URL", url: async () => "file:///etc/passwd", message: /^artifact url file:\/\/\/etc\/passwd: scheme file is not supported \(only http and https\)$/ },
     { name: "not a URL", url: async () => "not a url s3cret", message: /^artifact url is not a valid URL$/ },
@@ -97,5 +97,40 @@ describe("downloadArtifact", () => {
     );
     expect(err.reason).toBe(Reason.ArtifactFetchFailed);
     expect(err.message).toMatch(/\/a\.tar\.gz: aborted$/);
+  });
+
+  describe("the destination guard (the URL is a tenant's to choose)", () => {
+    const redirectTo = (location: string): RequestListener => (_req, res) => res.writeHead(302, { location }).end();
+    it.each([
+      { name: "a cloud metadata address", url: "http://169.254.169.254/latest/meta-data/a.tar.gz", message: /: destination 169\.254\.169\.254 is a cloud metadata address/ },
+      { name: "a link-local address", url: "http://169.254.10.1/a.tar.gz", message: /: destination 169\.254\.10\.1 is link-local/ },
+      { name: "an unspecified address", url: "http://0.0.0.0:80/a.tar.gz", message: /: destination 0\.0\.0\.0 is an unspecified address/ },
+      { name: "a name that resolves to a metadata address", url: "http://artifacts.test/a.tar.gz", message: /: destination 169\.254\.169\.254 \(artifacts\.test\) is a cloud metadata address/ },
+    ])("refuses $name, connecting nowhere", async ({ url, message }) => {
+      const lookup = async () => [{ address: "169.254.169.254", family: 4 }];
+      const err = await failure(downloadArtifact({ url }, limits, undefined, { lookup }));
+      expect(err.reason).toBe(Reason.ArtifactFetchFailed);
+      expect(err.message).toMatch(message);
+    });
+
+    it("refuses a redirect to a metadata address, naming the hop", async () => {
+      const err = await withServer(redirectTo("http://169.254.169.254/latest/api/token"), base => failure(downloadArtifact({ url: `${base}/ns/a.tar.gz` }, limits)));
+      expect(err.message).toMatch(/^downloading artifact from http:\/\/127\.0\.0\.1:\d+\/ns\/a\.tar\.gz: redirect from http:\/\/127\.0\.0\.1:\d+\/ns\/a\.tar\.gz: destination 169\.254\.169\.254 is a cloud metadata address/);
+    });
+
+    it("follows a redirect to an allowed place, and stops after five", async () => {
+      const body = Buffer.from("the archive");
+      const ok = await withServer((req, res) => (req.url === "/final" ? res.writeHead(200).end(body) : res.writeHead(301, { location: "/final" }).end()), base => downloadArtifact({ url: `${base}/start` }, limits));
+      expect(ok).toEqual(body);
+      const loop = await withServer(redirectTo("/again"), base => failure(downloadArtifact({ url: `${base}/again` }, limits)));
+      expect(loop.message).toMatch(/: more than 5 redirects$/);
+    });
+
+    it("loopback and private addresses stay allowed (a source serves from inside the cluster); the allowlist lets a refused one through", async () => {
+      const body = Buffer.from("ok");
+      await expect(withServer((_req, res) => res.writeHead(200).end(body), base => downloadArtifact({ url: `${base}/a.tar.gz` }, limits))).resolves.toEqual(body);
+      const err = await failure(downloadArtifact({ url: "http://169.254.10.1:9/a.tar.gz" }, { ...limits, downloadTimeoutMs: 300 }, undefined, { allowlist: ["169.254.10.1"] }));
+      expect(err.message).not.toMatch(/link-local/); // let through: it fails on the network instead
+    });
   });
 });

@@ -1,32 +1,97 @@
 // Downloading an artifact's tar.gz: the thin effectful shell. Everything it returns is complete,
 // or it throws ArtifactFetchFailed; a body cut short by a cap or a timeout is never returned.
+// The URL is a tenant's to choose (any producer may publish an ExternalArtifact), so every hop
+// goes through the destination guard: link-local, unspecified and cloud metadata addresses are
+// refused (loopback and in-cluster addresses are not: a source serves from inside the cluster),
+// the connection goes to exactly the address vetted, and each redirect is vetted again.
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { ArtifactError, Reason, StageSetError, type Artifact } from "../api";
+import { bareHost, DestinationRefusedError, pinnedLookup, vetAddress, type Destination, type Lookup } from "../net";
 import { formatBytes, type ArtifactLimits } from "./limits";
 
-/** Fetches `artifact.url` into memory, enforcing the download cap and the timeout. */
+/** Where downloads may go: the controller's host allowlist, and DNS (tests map names). */
+export interface DownloadGuard {
+  allowlist?: readonly string[];
+  lookup?: Lookup;
+}
+
+const maxRedirects = 5;
+const redirects = new Set([301, 302, 303, 307, 308]);
+
+/** Fetches `artifact.url` into memory, enforcing the destination guard, the download cap and the timeout. */
 export async function downloadArtifact(
   artifact: Pick<Artifact, "url">,
   limits: Pick<ArtifactLimits, "maxDownloadBytes" | "downloadTimeoutMs">,
   signal?: AbortSignal,
+  guard: DownloadGuard = {},
 ): Promise<Buffer> {
   const url = artifactUrl(artifact.url);
   const shown = redactUrl(url);
   const timeout = AbortSignal.timeout(limits.downloadTimeoutMs);
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
   try {
-    // identity: the digest covers the bytes as stored, so no transfer encoding may alter them.
-    const res = await fetch(url, { signal: combined, redirect: "follow", headers: { "accept-encoding": "identity" } });
-    if (res.status !== 200) {
-      await discard(res);
-      throw fetchFailed(`downloading artifact from ${shown}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`);
+    let hop = url;
+    let from: URL | undefined;
+    for (let followed = 0; ; followed++) {
+      const destination = await vetAddress(hop, { allowlist: guard.allowlist ?? [], lookup: guard.lookup, permit: ["loopback"], redirectedFrom: from && redactUrl(from) });
+      const res = await get(hop, destination, combined);
+      const status = res.statusCode ?? 0;
+      const location = res.headers.location;
+      if (redirects.has(status) && location) {
+        res.destroy();
+        if (followed === maxRedirects) throw fetchFailed(`downloading artifact from ${shown}: more than ${maxRedirects} redirects`);
+        from = hop;
+        hop = redirectTarget(location, hop, shown);
+        continue;
+      }
+      if (status !== 200) {
+        res.destroy();
+        throw fetchFailed(`downloading artifact from ${shown}: HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ""}`);
+      }
+      return await readCapped(res, shown, limits.maxDownloadBytes, combined);
     }
-    return await readCapped(res, shown, limits.maxDownloadBytes);
   } catch (err) {
     if (err instanceof StageSetError) throw err;
+    if (err instanceof DestinationRefusedError) throw fetchFailed(`downloading artifact from ${shown}: ${err.message}`, err);
     if (timeout.aborted) throw fetchFailed(`downloading artifact from ${shown}: timed out after ${limits.downloadTimeoutMs} ms`, err);
     if (signal?.aborted) throw fetchFailed(`downloading artifact from ${shown}: aborted`, err);
     throw fetchFailed(`downloading artifact from ${shown}: ${describeCause(err).replaceAll(url.href, shown)}`, err);
   }
+}
+
+function redirectTarget(location: string, from: URL, shown: string): URL {
+  let next: URL;
+  try {
+    next = new URL(location, from);
+  } catch {
+    throw fetchFailed(`downloading artifact from ${shown}: ${redactUrl(from)} redirected to an invalid URL`);
+  }
+  if (next.protocol !== "http:" && next.protocol !== "https:") throw fetchFailed(`downloading artifact from ${shown}: ${redactUrl(from)} redirected to scheme ${next.protocol.replace(/:$/, "")} (only http and https are followed)`);
+  if (next.username || next.password) throw fetchFailed(`downloading artifact from ${shown}: ${redactUrl(from)} redirected to a URL with credentials`);
+  return next;
+}
+
+function get(url: URL, destination: Destination, signal: AbortSignal): Promise<IncomingMessage> {
+  const request = url.protocol === "https:" ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: bareHost(url), // also the TLS server name and the Host header
+        port: url.port || undefined,
+        path: `${url.pathname}${url.search}`,
+        method: "GET",
+        // identity: the digest covers the bytes as stored, so no transfer encoding may alter them.
+        headers: { "accept-encoding": "identity", "user-agent": "stageset-controller" },
+        lookup: pinnedLookup(destination),
+        agent: false, // a pooled socket could have been opened to an address vetted for another URL
+        signal,
+      },
+      resolve,
+    );
+    req.on("error", reject);
+    req.end();
+  });
 }
 
 /** The URL without credentials, query or fragment: safe to put in status and logs. */
@@ -53,38 +118,41 @@ function artifactUrl(raw: string): URL {
 
 // Reads the body chunk by chunk so that an oversized or endless body costs at most the cap
 // (plus one chunk), not whatever the server chooses to send.
-async function readCapped(res: Response, shown: string, cap: number): Promise<Buffer> {
-  const overCap = (what: string) =>
-    fetchFailed(`downloading artifact from ${shown}: ${what} exceeds the download cap of ${formatBytes(cap)}`);
-  const declared = Number(res.headers.get("content-length") ?? Number.NaN);
+function readCapped(res: IncomingMessage, shown: string, cap: number, signal: AbortSignal): Promise<Buffer> {
+  const overCap = (what: string) => fetchFailed(`downloading artifact from ${shown}: ${what} exceeds the download cap of ${formatBytes(cap)}`);
+  const declared = Number(res.headers["content-length"] ?? Number.NaN);
   if (Number.isFinite(declared) && declared > cap) {
-    await discard(res);
-    throw overCap(`content-length ${declared}`);
+    res.destroy();
+    return Promise.reject(overCap(`content-length ${declared}`));
   }
-  if (!res.body) return Buffer.alloc(0);
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > cap) {
-      await reader.cancel();
-      throw overCap("body");
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks, total);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const onAbort = () => res.destroy(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
+    signal.addEventListener("abort", onAbort, { once: true });
+    let settled = false;
+    const settle = (err?: unknown) => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener("abort", onAbort);
+      if (err) reject(err);
+      else resolve(Buffer.concat(chunks, total));
+    };
+    res.on("data", (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > cap) {
+        settle(overCap("body"));
+        return void res.destroy();
+      }
+      chunks.push(chunk);
+    });
+    res.on("end", () => settle());
+    res.on("error", err => settle(err));
+    res.on("aborted", () => settle(new Error("the connection closed before the whole body arrived")));
+  });
 }
 
-// Releases the connection; a failure to do so must not hide the error we are about to report.
-async function discard(res: Response): Promise<void> {
-  await res.body?.cancel().catch(() => undefined);
-}
-
-// Node's fetch reports network failures as `TypeError: fetch failed`; the useful part
-// (ECONNREFUSED, a TLS failure, a DNS miss) is in `cause`.
+// A network failure's useful part (ECONNREFUSED, a TLS failure, a DNS miss) may be in `cause`.
 function describeCause(err: unknown): string {
   const parts: string[] = [];
   let e: unknown = err;

@@ -61,6 +61,7 @@ export class Controller {
     const client = opts.client ?? KubeClient.fromDefault();
     const log = Log.child({ component: "engine" });
     const discovery = new Discovery(client);
+    const actionAllowlist = opts.actionAllowlist ?? actionAllowlistFromEnv();
     this.sources = new SourceWatch(client, discovery, {
       changed: source => this.wakeReferrers(s => s === source),
       kindReady: kind => this.wakeReferrers(s => s.startsWith(`${kind}/`)),
@@ -78,13 +79,13 @@ export class Controller {
       discovery,
       liveHealth: this.liveHealth,
       applySnapshots: new ApplySnapshots(),
-      artifacts: new ArtifactCache(this.metrics),
+      artifacts: new ArtifactCache(this.metrics, undefined, undefined, { allowlist: actionAllowlist, lookup: opts.lookup }),
       events: eventRecorder(client, (msg, err) => log.debug({ err: String(err) }, msg)),
       log,
       now: Date.now,
       applyConcurrency: opts.applyConcurrency ?? 32,
       metrics: this.metrics,
-      actionAllowlist: opts.actionAllowlist ?? actionAllowlistFromEnv(),
+      actionAllowlist,
       lookup: opts.lookup,
       defaultServiceAccount: opts.defaultServiceAccount ?? (process.env.STAGESET_DEFAULT_SERVICE_ACCOUNT || undefined),
       noCrossNamespaceRefs: opts.noCrossNamespaceRefs ?? process.env.STAGESET_NO_CROSS_NAMESPACE_REFS === "true",

@@ -3,7 +3,7 @@
 // does not download again, and a run sees exactly the bytes it pinned.
 import { Reason, resolveRef, StageSetError, type Artifact, type Stage } from "../api";
 import type { EngineMetrics } from "../metrics";
-import { defaultLimits, downloadArtifact, extractTar, gunzipArchiveAsync, parseManifests, verifyArtifact, type ArchiveFiles, type ArtifactLimits, type ParsedObject } from "../artifacts";
+import { defaultLimits, downloadArtifact, type DownloadGuard, extractTar, gunzipArchiveAsync, parseManifests, verifyArtifact, type ArchiveFiles, type ArtifactLimits, type ParsedObject } from "../artifacts";
 import { resourcePath, type Discovery, type KubeClient } from "../kube";
 
 export interface ResolvedSource {
@@ -48,6 +48,8 @@ export class ArtifactCache {
     private readonly metrics?: Pick<EngineMetrics, "artifactFetched">,
     private readonly limits: ArtifactLimits = defaultLimits,
     private readonly maxBytes = 256 * 1024 * 1024,
+    /** Where downloads may connect: the controller's host allowlist, and DNS. */
+    private readonly guard: DownloadGuard = {},
   ) {}
 
   /** The stage's objects from the pinned artifact; throws typed errors, never a partial set. */
@@ -96,7 +98,7 @@ export class ArtifactCache {
     const started = performance.now();
     let bytes: Buffer | undefined;
     try {
-      bytes = await downloadArtifact(artifact, this.limits);
+      bytes = await downloadArtifact(artifact, this.limits, undefined, this.guard);
       verifyArtifact(bytes, artifact);
       const files = extractTar(await gunzipArchiveAsync(bytes, this.limits), this.limits);
       this.metrics?.artifactFetched("success", bytes.length, (performance.now() - started) / 1000);

@@ -34,6 +34,8 @@ export interface ArtifactServer {
   publish(ref: ArtifactRef, content: ArtifactContent, opts?: PublishOptions): Promise<Artifact>;
   /** Serve these bytes at an artifact's URL instead of what was published. */
   tamper(url: string, bytes: Buffer): void;
+  /** Answer the artifact's URL with a 302 to `location` instead of its bytes. */
+  redirect(url: string, location: string): void;
   /** While down, every request gets a 503. */
   setDown(down: boolean): void;
   /** GET requests served, by URL path. */
@@ -43,6 +45,7 @@ export interface ArtifactServer {
 
 export async function startArtifactServer(): Promise<ArtifactServer> {
   const blobs = new Map<string, Buffer>();
+  const redirects = new Map<string, string>();
   const hits = new Map<string, number>();
   let down = false;
   let published = 0;
@@ -52,6 +55,8 @@ export async function startArtifactServer(): Promise<ArtifactServer> {
     hits.set(path, (hits.get(path) ?? 0) + 1);
     const blob = blobs.get(path);
     if (down) return void res.writeHead(503).end("artifact storage unavailable");
+    const location = redirects.get(path);
+    if (location) return void res.writeHead(302, { location }).end();
     if (!blob) return void res.writeHead(404).end("not found");
     res.writeHead(200, { "content-type": "application/gzip", "content-length": blob.length }).end(blob);
   });
@@ -62,6 +67,7 @@ export async function startArtifactServer(): Promise<ArtifactServer> {
     url,
     hits,
     tamper: (artifactUrl, bytes) => void blobs.set(new URL(artifactUrl).pathname, bytes),
+    redirect: (artifactUrl, location) => void redirects.set(new URL(artifactUrl).pathname, location),
     setDown: d => void (down = d),
     stop: () => new Promise(ok => server.close(() => ok())),
     async publish(ref, content, opts = {}) {

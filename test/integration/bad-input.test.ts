@@ -73,6 +73,8 @@ interface BadArtifact {
   opts?: PublishOptions;
   /** Bytes served at the artifact's URL instead of what was published. */
   tamper?: (id: string) => Buffer;
+  /** A redirect served at the artifact's URL instead. */
+  redirect?: string;
   reason: string;
   message: RegExp;
 }
@@ -82,6 +84,14 @@ const settings = (id: string) => ({ name: "a-settings.yaml", body: configMap(`${
 const bomb = () => gzipSync(tar([{ name: "zeros.yaml", body: Buffer.alloc(150 * MiB) }]), { level: 9 });
 
 const badArtifacts: BadArtifact[] = [
+  {
+    id: "metadata-redirect",
+    name: "an artifact URL that redirects to the cloud metadata address",
+    content: id => ({ files: { "a.yaml": configMap(`${id}-settings`) } }),
+    redirect: "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+    reason: "ArtifactFetchFailed",
+    message: /redirect from http:\/\/127\.0\.0\.1:\d+\/\S+: destination 169\.254\.169\.254 is a cloud metadata address/,
+  },
   {
     id: "digest",
     name: "a published digest that does not match the bytes",
@@ -171,6 +181,7 @@ describe("a bad artifact in the first stage", () => {
     const ss = row.id;
     const bad = await publish(ss, "config", row.content(ss), row.opts);
     if (row.tamper) env.artifacts.tamper(bad.url, row.tamper(ss));
+    if (row.redirect) env.artifacts.redirect(bad.url, row.redirect);
     await publish(ss, "app", { files: { "app.yaml": configMap(`${ss}-app`) } });
     await createStageSet(ss, ["config", "app"]);
 
