@@ -17,7 +17,7 @@ import { mapBounded } from "../capabilities/apply";
 import { KubeClient } from "../capabilities/kube";
 import { startArtifactServer } from "../test/harness/artifact-server";
 import { kubectl, startControlPlane } from "../test/harness/control-plane";
-import { freePort } from "../test/harness/module-process";
+import { bundleModule, freePort } from "../test/harness/module-process";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const stageSets = Number(process.env.BENCH_STAGESETS ?? 1000);
@@ -42,14 +42,6 @@ async function idleCPU(pid: number, seconds: number): Promise<number> {
   const t0 = performance.now();
   await sleep(seconds * 1000);
   return ((usage(pid).cpu - a) / ((performance.now() - t0) / 1000)) * 100;
-}
-
-/** The module bundled as pepr build bundles it: our code in one file, dependencies from node_modules. */
-function bundleModule(): string {
-  // Inside the repository, so its require() calls find node_modules as the pod's do.
-  const out = join(root, "node_modules/.cache/stageset-bench/module.cjs");
-  execFileSync(join(root, "node_modules/.bin/esbuild"), [join(root, "test/harness/run-module.ts"), "--bundle", "--platform=node", "--target=node20", "--format=cjs", "--packages=external", `--outfile=${out}`, "--log-level=warning"], { cwd: root });
-  return out;
 }
 
 async function main(): Promise<void> {

@@ -125,14 +125,21 @@ describe("extractTarGz refuses", () => {
 });
 
 describe("gunzipArchiveAsync", () => {
-  it("refuses a decompression bomb off the event loop too", async () => {
-    const err = await gunzipArchiveAsync(await bomb(8), limits).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+  const refusal = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as ArtifactError);
+
+  it("refuses a decompression bomb off the event loop too: at the cap when nothing declares it", async () => {
+    // Without maxFileBytes no header gives it away: it inflates up to the cap, and no further.
+    const err = await refusal(gunzipArchiveAsync(await bomb(8), { maxExtractedBytes: limits.maxExtractedBytes, maxEntries: limits.maxEntries }));
     expect(err).toBeInstanceOf(ArtifactError);
-    expect((err as ArtifactError).reason).toBe(Reason.ArtifactExtractionFailed);
-    expect((err as ArtifactError).message).toMatch(/decompressed archive exceeds the cap of 1140736 bytes/);
+    expect(err?.reason).toBe(Reason.ArtifactExtractionFailed);
+    expect(err?.message).toMatch(/decompressed archive exceeds the cap of 1140736 bytes/);
+  });
+
+  it("refuses a bomb whose one entry declares more than maxFileBytes as soon as its header is in", async () => {
+    const err = await refusal(gunzipArchiveAsync(await bomb(200), limits));
+    expect(err?.reason).toBe(Reason.ArtifactExtractionFailed);
+    // The header's word, not the cap's: it stopped before inflating the zeros.
+    expect(err?.message).toBe('archive entry "zeros.yaml" declares 209715200 bytes (200 MiB), over the per-file cap of 65536 bytes (64 KiB) (maxFileBytes); refusing a possible decompression bomb');
   });
 
   it("returns the same tar as the sync form", async () => {

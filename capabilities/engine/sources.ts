@@ -3,6 +3,7 @@
 // does not download again, and a run sees exactly the bytes it pinned.
 import { Reason, resolveRef, StageSetError, type Artifact, type Stage } from "../api";
 import type { EngineMetrics } from "../metrics";
+import { Semaphore } from "./semaphore";
 import { defaultLimits, downloadArtifact, type DownloadGuard, extractTar, gunzipArchiveAsync, parseManifests, verifyArtifact, type ArchiveFiles, type ArtifactLimits, type ParsedObject } from "../artifacts";
 import { resourcePath, type Discovery, type KubeClient } from "../kube";
 
@@ -43,11 +44,16 @@ export async function resolveSources(client: KubeClient, discovery: Discovery, n
 export class ArtifactCache {
   private files = new Map<string, Promise<ArchiveFiles>>();
   private sizes = new Map<string, number>();
+  // Memory under hostile input, whatever many tenants publish at once: a decompression holds up
+  // to its cap (~139 MiB with the defaults), so one runs at a time; a download holds what has
+  // arrived (up to maxDownloadBytes), so four run at a time (a slow one must not stall the rest).
+  private readonly downloads = new Semaphore(4);
+  private readonly inflating = new Semaphore(1);
 
   constructor(
     private readonly metrics?: Pick<EngineMetrics, "artifactFetched">,
     private readonly limits: ArtifactLimits = defaultLimits,
-    private readonly maxBytes = 256 * 1024 * 1024,
+    private readonly maxBytes = 64 * 1024 * 1024,
     /** Where downloads may connect: the controller's host allowlist, and DNS. */
     private readonly guard: DownloadGuard = {},
   ) {}
@@ -98,9 +104,10 @@ export class ArtifactCache {
     const started = performance.now();
     let bytes: Buffer | undefined;
     try {
-      bytes = await downloadArtifact(artifact, this.limits, undefined, this.guard);
-      verifyArtifact(bytes, artifact);
-      const files = extractTar(await gunzipArchiveAsync(bytes, this.limits), this.limits);
+      const downloaded = await this.downloads.run(() => downloadArtifact(artifact, this.limits, undefined, this.guard));
+      bytes = downloaded;
+      verifyArtifact(downloaded, artifact);
+      const files = await this.inflating.run(async () => extractTar(await gunzipArchiveAsync(downloaded, this.limits), this.limits));
       this.metrics?.artifactFetched("success", bytes.length, (performance.now() - started) / 1000);
       return files;
     } catch (err) {

@@ -28,6 +28,11 @@ export function tar(entries: TarEntry[]): Buffer {
   return Buffer.concat(blocks);
 }
 
+/** The 512-byte header of a regular file of `size` bytes (for archives written piece by piece). */
+export function fileHeader(name: string, size: number): Buffer {
+  return header(name, size, 0o644, typeFlag.file, "");
+}
+
 function header(name: string, size: number, mode: number, flag: string, linkname: string): Buffer {
   const h = Buffer.alloc(512);
   const [prefix, base] = splitName(name);

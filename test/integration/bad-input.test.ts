@@ -8,7 +8,7 @@ import { StageSet } from "../../capabilities/api";
 import { startArtifactServer, type ArtifactContent, type PublishOptions } from "../harness/artifact-server";
 import { eventually } from "../harness/cluster";
 import { configMapIn, useEngineSuite } from "../harness/suite";
-import { tar, tarGz } from "../harness/tar";
+import { fileHeader, tar, tarGz } from "../harness/tar";
 
 const env = useEngineSuite("bad-input");
 
@@ -81,7 +81,9 @@ interface BadArtifact {
 
 const settings = (id: string) => ({ name: "a-settings.yaml", body: configMap(`${id}-settings`) });
 // ~150 MiB of zeros in one tar entry: about 150 KB once gzipped, over the 100 MiB extraction cap.
-const bomb = () => gzipSync(tar([{ name: "zeros.yaml", body: Buffer.alloc(150 * MiB) }]), { level: 9 });
+const bomb = () => gzipSync(tar([...Array(15).keys()].map(i => ({ name: `zeros-${i}.yaml`, body: Buffer.alloc(10 * MiB) }))), { level: 9 });
+// One entry that declares 1 GiB: refused as soon as its header is inflated.
+const oneFileBomb = () => Buffer.concat([gzipSync(fileHeader("zeros.yaml", 1024 * MiB)), gzipSync(Buffer.alloc(16 * MiB))]);
 
 const badArtifacts: BadArtifact[] = [
   {
@@ -117,6 +119,13 @@ const badArtifacts: BadArtifact[] = [
     },
     reason: "ArtifactExtractionFailed",
     message: /gzip stream is truncated/,
+  },
+  {
+    id: "one-file-bomb",
+    name: "a decompression bomb in one entry that declares 1 GiB",
+    content: () => ({ raw: oneFileBomb() }),
+    reason: "ArtifactExtractionFailed",
+    message: /archive entry "zeros\.yaml" declares 1073741824 bytes \(1 GiB\), over the per-file cap of .* \(maxFileBytes\); refusing a possible decompression bomb/,
   },
   {
     id: "bomb",

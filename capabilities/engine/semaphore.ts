@@ -1,0 +1,19 @@
+// At most `limit` holders at once; the others wait their turn in order. Bounds how much work
+// of one kind (downloads, decompression) runs at the same moment, whatever tenants publish.
+export class Semaphore {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>(ok => this.waiting.push(ok));
+    this.active++;
+    try {
+      return await work();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
