@@ -12,6 +12,8 @@ export function forbiddenLine(actor: string, verb: string, resource: Pick<Resour
   return `serviceaccount ${actor} cannot ${verb} ${what} ${namespace ? `in namespace ${namespace}` : "at cluster scope"}`;
 }
 
+const configMaps: ResourceInfo = { group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true };
+
 interface Review {
   status?: { allowed?: boolean };
 }
@@ -25,10 +27,12 @@ export async function mayDo(client: KubeClient, verb: string, resource: Pick<Res
 }
 
 /** Refuses the stage, before anything is applied, if the ServiceAccount may not create and patch every kind where it goes. */
-export async function refuseForbiddenApplies(client: KubeClient, actor: string, stage: string, objects: Map<KubeObject, ResourceInfo>): Promise<void> {
-  const places = new Map<string, { resource: ResourceInfo; namespace?: string }>();
+export async function refuseForbiddenApplies(client: KubeClient, actor: string, stage: string, objects: Map<KubeObject, ResourceInfo>, home: string): Promise<void> {
+  // The stage's ApplySet parent, a ConfigMap in the StageSet's namespace, is written first.
+  const places = new Map<string, { resource: ResourceInfo; namespace?: string }>([["/configmaps/" + home, { resource: configMaps, namespace: home }]]);
   for (const [o, resource] of objects) {
-    const namespace = resource.namespaced ? o.metadata.namespace : undefined;
+    // Placed as the apply will place it (a kind defined by an earlier stage was not placed at parse time).
+    const namespace = resource.namespaced ? (o.metadata.namespace ?? home) : undefined;
     places.set(`${resource.group}/${resource.plural}/${namespace ?? ""}`, { resource, namespace });
   }
   const refused: string[] = [];

@@ -34,7 +34,7 @@ export async function downloadArtifact(
     let hop = url;
     let from: URL | undefined;
     for (let followed = 0; ; followed++) {
-      const destination = await vetAddress(hop, { allowlist: guard.allowlist ?? [], lookup: guard.lookup, permit: ["loopback"], redirectedFrom: from && redactUrl(from) });
+      const destination = await withinTime(vetAddress(hop, { allowlist: guard.allowlist ?? [], lookup: guard.lookup, permit: ["loopback"], redirectedFrom: from && redactUrl(from) }), combined);
       const res = await get(hop, destination, combined);
       const status = res.statusCode ?? 0;
       const location = res.headers.location;
@@ -58,6 +58,16 @@ export async function downloadArtifact(
     if (signal?.aborted) throw fetchFailed(`downloading artifact from ${shown}: aborted`, err);
     throw fetchFailed(`downloading artifact from ${shown}: ${describeCause(err).replaceAll(url.href, shown)}`, err);
   }
+}
+
+/** The DNS lookup counts against the download's time too. */
+function withinTime<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 function redirectTarget(location: string, from: URL, shown: string): URL {

@@ -86,7 +86,7 @@ export async function finalize(run: Run): Promise<Outcome> {
   } catch (err) {
     // A namespace being deleted takes the ServiceAccount (and its RoleBindings) with it: with
     // nobody left to act as, the objects go with the namespace; holding the finalizer would only
-    // keep the namespace Terminating forever.
+    // keep the namespace Terminating forever. Otherwise the error stands and the finalizer stays.
     if (!(await serviceAccountGone(run))) throw err;
     const message = `ServiceAccount ${run.serviceAccount} no longer exists: stages not torn down (${err instanceof Error ? err.message : String(err)})`;
     run.deps.log.warn({ namespace: run.key.namespace, stageset: run.key.name }, message);
@@ -106,9 +106,16 @@ export async function finalize(run: Run): Promise<Outcome> {
 
 
 
+/**
+ * The ServiceAccount is gone because its namespace is being deleted. A ServiceAccount deleted
+ * on its own does not count: a tenant could otherwise delete it, then the StageSet, to leave
+ * objects outside the namespace behind; the finalizer then waits for the ServiceAccount.
+ */
 async function serviceAccountGone(run: Run): Promise<boolean> {
   if (!run.serviceAccount) return false;
   const [namespace, name] = run.serviceAccount.split("/") as [string, string];
-  const res = await run.deps.client.get(`/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${encodeURIComponent(name)}`, { allow: [404] });
-  return res.status === 404;
+  const sa = await run.deps.client.get(`/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${encodeURIComponent(name)}`, { allow: [404] });
+  if (sa.status !== 404) return false;
+  const ns = await run.deps.client.get<{ metadata?: { deletionTimestamp?: string } }>(`/api/v1/namespaces/${encodeURIComponent(namespace)}`, { allow: [404] });
+  return ns.status === 404 || ns.body.metadata?.deletionTimestamp !== undefined;
 }

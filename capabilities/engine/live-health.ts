@@ -10,7 +10,7 @@
 // events older than what the engine verified (resourceVersion, when it is a number as etcd's
 // are) are ignored, so a late event cannot flap a stage it already saw healthy.
 import { describe as describeObject, type KubeObject } from "../apply";
-import { objectHealth, type CompiledExprs } from "../health";
+import { hasExprFor, kstatusView, objectHealth, type CompiledExprs } from "../health";
 import { Informer, objectKey, type KubeClient, type Meta } from "../kube";
 
 export interface FollowedObject {
@@ -72,14 +72,15 @@ export class LiveHealth {
       })),
     };
     this.stages.set(id, followed);
-    for (const o of followed.objects) {
+    followed.objects.forEach((o, i) => {
       const slot = `${o.collection}|${o.key}`;
       let set = this.holders.get(slot);
       if (!set) this.holders.set(slot, (set = new Set()));
       set.add(id);
       this.informerFor(o.collection);
-      this.judge(followed, o, "cache");
-    }
+      // The cache may hold only the kstatus view of an object CEL now judges: its next event brings it whole.
+      if (!hasExprFor(exprs, objects[i]!.object)) this.judge(followed, o, "cache");
+    });
   }
 
   /** Stop following the StageSet's stages (those `which` picks; default all). */
@@ -137,10 +138,16 @@ export class LiveHealth {
           if (state === "Failing") this.warn(`live health cannot watch ${collection}: ${detail}`);
         },
       },
-      { labelSelector: this.labelSelector },
+      { labelSelector: this.labelSelector, keep: o => (this.needsWhole(collection, o) ? o : kstatusView(o)) },
     );
     this.informers.set(collection, informer);
     informer.start();
+  }
+
+  /** A stage holding the object judges its kind with CEL, which may read any field: keep it whole. */
+  private needsWhole(collection: string, o: KubeObject & Meta): boolean {
+    for (const id of this.holders.get(`${collection}|${objectKey(o)}`) ?? []) if (hasExprFor(this.stages.get(id)?.exprs, o)) return true;
+    return false;
   }
 
   private touched(collection: string, key: string, how: "event" | "deleted" | "cache", obj?: KubeObject, ids = this.holders.get(`${collection}|${key}`)): void {

@@ -7,13 +7,14 @@ export class Semaphore {
   constructor(private readonly limit: number) {}
 
   async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>(ok => this.waiting.push(ok));
-    this.active++;
+    if (this.active < this.limit) this.active++;
+    else await new Promise<void>(ok => this.waiting.push(ok)); // the slot is handed over, never re-counted
     try {
       return await work();
     } finally {
-      this.active--;
-      this.waiting.shift()?.();
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
     }
   }
 }

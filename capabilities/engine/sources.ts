@@ -46,7 +46,8 @@ export class ArtifactCache {
   private sizes = new Map<string, number>();
   // Memory under hostile input, whatever many tenants publish at once: a decompression holds up
   // to its cap (~139 MiB with the defaults), so one runs at a time; a download holds what has
-  // arrived (up to maxDownloadBytes), so four run at a time (a slow one must not stall the rest).
+  // arrived (up to maxDownloadBytes) until it is inflated, so four run at a time (a slow one
+  // must not stall the rest, and a StageSet of many stages cannot queue them all in memory).
   private readonly downloads = new Semaphore(4);
   private readonly inflating = new Semaphore(1);
 
@@ -102,16 +103,20 @@ export class ArtifactCache {
 
   private async load(artifact: Artifact): Promise<ArchiveFiles> {
     const started = performance.now();
-    let bytes: Buffer | undefined;
+    let size = 0;
     try {
-      const downloaded = await this.downloads.run(() => downloadArtifact(artifact, this.limits, undefined, this.guard));
-      bytes = downloaded;
-      verifyArtifact(downloaded, artifact);
-      const files = await this.inflating.run(async () => extractTar(await gunzipArchiveAsync(downloaded, this.limits), this.limits));
-      this.metrics?.artifactFetched("success", bytes.length, (performance.now() - started) / 1000);
+      // A download keeps its slot until its bytes are inflated (or refused): downloaded archives
+      // waiting for the one inflation slot are then at most four, never one per stage.
+      const files = await this.downloads.run(async () => {
+        const downloaded = await downloadArtifact(artifact, this.limits, undefined, this.guard);
+        size = downloaded.length;
+        verifyArtifact(downloaded, artifact);
+        return this.inflating.run(async () => extractTar(await gunzipArchiveAsync(downloaded, this.limits), this.limits));
+      });
+      this.metrics?.artifactFetched("success", size, (performance.now() - started) / 1000);
       return files;
     } catch (err) {
-      this.metrics?.artifactFetched("error", bytes?.length ?? 0, (performance.now() - started) / 1000);
+      this.metrics?.artifactFetched("error", size, (performance.now() - started) / 1000);
       throw err;
     }
   }

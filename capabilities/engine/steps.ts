@@ -120,7 +120,7 @@ export async function applyStep(run: Run, stage: string): Promise<void> {
  */
 async function checkKindsBeforeApply(run: Run, ctx: Parameters<typeof resolveResources>[0], objects: KubeObject[]): Promise<void> {
   const known = await resolveResources(ctx, objects);
-  if (run.serviceAccount) await refuseForbiddenApplies(run.client, run.serviceAccount, ctx.owner.stage, known);
+  if (run.serviceAccount) await refuseForbiddenApplies(run.client, run.serviceAccount, ctx.owner.stage, known, run.key.namespace);
   await refuseForeignClaims(ctx.client, ctx.owner, known, stageSpec(run, ctx.owner.stage).takeOwnership === true);
   const defined = kindsDefinedBy(objects);
   const unknown = objects.filter(o => !known.has(o) && !defined.has(kindKey(o)));

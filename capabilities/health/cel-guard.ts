@@ -2,7 +2,7 @@
 // (CEL's own), so that it can be compiled, checked and rewritten to our linear-time RE2
 // function (cel-regex.ts) before anything runs. A pattern built at run time could not be.
 import type { ASTNode } from "@marcbachmann/cel-js";
-import { re2 } from "./cel-regex";
+import { re2, re2Function, repetitionProblem } from "./cel-regex";
 
 function isNode(v: unknown): v is ASTNode {
   return typeof v === "object" && v !== null && "op" in v && "args" in v;
@@ -18,6 +18,8 @@ export function unsafeRegex(node: unknown): string | undefined {
     return undefined;
   }
   if (!isNode(node)) return undefined;
+  // Ours only: called directly, it would take a pattern built at run time.
+  if (node.op === "rcall" && node.args[0] === re2Function) return `${re2Function}() is not a CEL function; use matches()`;
   const pattern = matchesPattern(node);
   return (pattern === undefined ? undefined : patternProblem(pattern)) ?? unsafeRegex(node.args);
 }
@@ -36,5 +38,5 @@ function patternProblem(arg: ASTNode | null): string | undefined {
   } catch (e) {
     return `matches() pattern ${JSON.stringify(arg.args)} is not a valid RE2 regular expression: ${(e as Error).message}`;
   }
-  return undefined;
+  return repetitionProblem(arg.args);
 }

@@ -31,9 +31,26 @@ export function re2(pattern: string): RE2JS {
   return re;
 }
 
+/**
+ * Linear in the input, but the constant is the program's size: counted repetitions multiply
+ * it (`\pL{1000}` makes a thousand-state program). So the repetition counts of a pattern may
+ * multiply to at most this, and the text matched may be at most maxInput characters: together
+ * they bound one matches() to milliseconds, whatever a tenant writes.
+ */
+export const maxRepetition = 100;
+export const maxInput = 4 * 1024;
+
 /** RE2's find semantics, as CEL's matches(): true when the pattern matches any substring. */
 export function re2Matches(text: string, pattern: string): boolean {
+  if (text.length > maxInput) throw new Error(`matches() on ${text.length} characters: over the ${maxInput}-character limit`);
   return re2(pattern).matcher(text).find();
+}
+
+/** Why the pattern's counted repetitions make too large a program, if they do. */
+export function repetitionProblem(pattern: string): string | undefined {
+  let product = 1;
+  for (const m of pattern.matchAll(/(?<!\\)\{(\d+)(?:,(\d*))?\}/g)) product *= Math.max(Number(m[1]), m[2] ? Number(m[2]) : 0, 1);
+  return product > maxRepetition ? `matches() pattern ${JSON.stringify(pattern)} repeats ${product > 1e12 ? "more than 10^12" : product} times in all (its counted repetitions multiplied); at most ${maxRepetition}` : undefined;
 }
 
 /**
@@ -56,7 +73,8 @@ export function withLinearRegex(source: string, ast: unknown): string {
           throw new Error(`matches() pattern ${JSON.stringify(pattern.args)} is not a valid RE2 regular expression: ${(e as Error).message}`, { cause: e });
         }
       }
-      if (receiver?.end !== undefined && pattern?.start !== undefined) edits.push({ from: receiver.end, to: pattern.start });
+      if (receiver?.end === undefined || pattern?.start === undefined) throw new Error("cannot rewrite matches(): the parser gave no position");
+      edits.push({ from: receiver.end, to: pattern.start });
     }
     walk(node.args);
   };
@@ -68,4 +86,11 @@ export function withLinearRegex(source: string, ast: unknown): string {
     out = `${out.slice(0, from)}.${re2Function}(${out.slice(to)}`;
   }
   return out;
+}
+
+/** Whether any `x.matches(...)` call is left in the AST. */
+export function callsMatches(node: unknown): boolean {
+  if (Array.isArray(node)) return node.some(callsMatches);
+  if (!isNode(node)) return false;
+  return (node.op === "rcall" && Array.isArray(node.args) && node.args[0] === "matches") || callsMatches(node.args);
 }

@@ -31,6 +31,9 @@ describe("compileExprs rejects what cannot run", () => {
     { name: "a backreference (not RE2)", exprs: [widget("metadata.name.matches('(a)\\\\1')")], message: /current: matches\(\) pattern .* is not a valid RE2 regular expression/ },
     { name: "a lookahead deep inside a macro (not RE2)", exprs: [widget("status.names.exists(n, n.matches('a(?=b)'))")], message: /is not a valid RE2 regular expression/ },
     { name: "invalid regex", exprs: [widget("metadata.name.matches('(')")], message: /is not a valid RE2 regular expression/ },
+    { name: "a program too large (counted repetition)", exprs: [widget("data.x.matches('\\\\pL{1000}\\\\d')")], message: /repeats 1000 times in all \(its counted repetitions multiplied\); at most 100/ },
+    { name: "nested counted repetitions multiply", exprs: [widget("data.x.matches('(a{20}){10}')")], message: /repeats 200 times in all/ },
+    { name: "our RE2 function called directly", exprs: [widget("data.x.re2Matches(data.p)")], message: /re2Matches\(\) is not a CEL function; use matches\(\)/ },
   ])("$name", ({ exprs, message }) => {
     let thrown: unknown;
     try {
@@ -130,11 +133,11 @@ describe("objectHealth", () => {
 describe("matches() runs on RE2, in linear time", () => {
   const obj = (name: string, extra: Record<string, unknown> = {}) => ({ apiVersion: "example.com/v1", kind: "Widget", metadata: { name }, ...extra });
   it.each([
-    { pattern: "^(a|a)+$", text: "a".repeat(10 * 1024) + "!" },
-    { pattern: "^(a+)+$", text: "a".repeat(10 * 1024) + "!" },
-    { pattern: "^(a|aa)+$", text: "a".repeat(10 * 1024) + "!" },
-    { pattern: "(x+x+)+y", text: "x".repeat(10 * 1024) },
-  ])("$pattern on 10 KiB that does not match: well under 100 ms", ({ pattern, text }) => {
+    { pattern: "^(a|a)+$", text: "a".repeat(4 * 1024 - 1) + "!" },
+    { pattern: "^(a+)+$", text: "a".repeat(4 * 1024 - 1) + "!" },
+    { pattern: "^(a|aa)+$", text: "a".repeat(4 * 1024 - 1) + "!" },
+    { pattern: "(x+x+)+y", text: "x".repeat(4 * 1024) },
+  ])("$pattern on the longest text allowed, not matching: well under 100 ms", ({ pattern, text }) => {
     const compiled = compileExprs([{ apiVersion: "example.com/v1", kind: "Widget", current: `metadata.name.matches('${pattern}')` }]);
     evaluate(compiled, obj("warm-up"));
     const started = performance.now();
@@ -154,4 +157,11 @@ describe("matches() runs on RE2, in linear time", () => {
     const compiled = compileExprs([{ apiVersion: "example.com/v1", kind: "Widget", current: expr }]);
     expect(evaluate(compiled, obj(name, extra))?.status).toBe(want);
   });
+});
+
+it("matches() on more than 4 KiB is an evaluation error (Unknown), not a long wait", () => {
+  const compiled = compileExprs([{ apiVersion: "example.com/v1", kind: "Widget", current: "data.x.matches('a')" }]);
+  const health = evaluate(compiled, { apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w" }, data: { x: "b".repeat(4 * 1024 + 1) } });
+  expect(health?.status).not.toBe("Current");
+  expect(health?.message).toMatch(/over the 4096-character limit/);
 });

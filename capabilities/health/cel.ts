@@ -4,7 +4,7 @@
 import { Environment, type ParseResult } from "@marcbachmann/cel-js";
 import { Reason, StageSetError, type HealthExpr } from "../api";
 import { unsafeRegex } from "./cel-guard";
-import { re2Function, re2Matches, withLinearRegex } from "./cel-regex";
+import { callsMatches, re2Function, re2Matches, withLinearRegex } from "./cel-regex";
 import { groupKindKey, isObj, kindOf, type Obj } from "./fields";
 import { generationNotObservedTolerant } from "./generation";
 import { current, failed, inProgress, unknown, type Health } from "./health";
@@ -96,7 +96,11 @@ function compileOne(source: string): ParseResult {
   if (regex) throw new Error(regex);
   // matches() runs on RE2 (linear time), never on JavaScript's backtracking RegExp.
   const linear = withLinearRegex(source, run.ast);
-  return linear === source ? run : env.parse(linear);
+  if (linear === source) return run;
+  const rewritten = env.parse(linear);
+  // Belt and braces: nothing of JavaScript's RegExp may be left to run.
+  if (callsMatches(rewritten.ast)) throw new Error("cannot rewrite every matches() call");
+  return rewritten;
 }
 
 /**
@@ -105,6 +109,11 @@ function compileOne(source: string): ParseResult {
  * failed, current in that order, the first true one deciding; none true → InProgress.
  * Evaluation errors (a missing field, say) give Unknown: the caller keeps waiting.
  */
+/** Whether the compiled exprs have an entry for the object's group and kind (CEL may read any of its fields). */
+export function hasExprFor(compiled: CompiledExprs | undefined, obj: object): boolean {
+  return compiled?.byGroupKind.has(groupKindKey(obj as Obj)) ?? false;
+}
+
 export function evaluate(compiled: CompiledExprs, obj: object): Health | undefined {
   const o = obj as Obj;
   const entry = compiled.byGroupKind.get(groupKindKey(o));

@@ -1,7 +1,7 @@
 // kstatus rules, one table per rule. Rows marked "vector N" are the test vectors of
 // research/contracts.md §3.4; their messages are upstream's, word for word.
 import { describe, expect, it } from "vitest";
-import { aggregate, type ObjectStatus } from "./index";
+import { aggregate, compute, kstatusView, type ObjectStatus } from "./index";
 import { checkRow as check, type Row } from "./testdata/rows";
 
 const cr = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, generation: 1}\n";
@@ -106,5 +106,22 @@ describe("aggregate", () => {
     { name: "vector 29: NotFound comes from the poller; all NotFound meets a deletion wait", healths: of("NotFound", "NotFound"), desired: "NotFound", want: "NotFound" },
   ])("$name", ({ healths, desired, want }) => {
     expect(aggregate(healths, desired)).toBe(want);
+  });
+});
+
+describe("kstatusView: what a watch cache keeps of an object for kstatus", () => {
+  const deployment = {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "web", namespace: "shop", generation: 3, resourceVersion: "77", labels: { a: "b" }, annotations: { big: "x".repeat(1000) }, uid: "u" },
+    spec: { replicas: 2 },
+    status: { observedGeneration: 3, replicas: 2, updatedReplicas: 2, readyReplicas: 1, availableReplicas: 1 },
+  };
+  it("judges exactly as the whole object does, without labels, annotations or data", () => {
+    const view = kstatusView(deployment);
+    expect(compute(view)).toEqual(compute(deployment));
+    expect(view.metadata).toEqual({ name: "web", namespace: "shop", generation: 3, resourceVersion: "77", deletionTimestamp: undefined, creationTimestamp: undefined });
+    const cm = kstatusView({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c" }, data: { secret: "s" } });
+    expect(JSON.stringify(cm)).not.toContain("secret");
   });
 });

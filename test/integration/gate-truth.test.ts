@@ -197,6 +197,21 @@ describe("the gate (module wiring, asked over HTTP)", () => {
     expect(events.filter(r => r === "HealthRecovered")).toHaveLength(1);
   });
 
+  it("live health judges by the stage's CEL too: a ConfigMap whose data breaks its ready check closes the gate; fixed, it reopens", async () => {
+    await publish("cel-x", { "x.yaml": cm("cel-x", { mode: "on" }) });
+    await release("cel", [{ name: "x", sourceRef: { name: "cel-x" }, readyChecks: { exprs: [{ apiVersion: "v1", kind: "ConfigMap", current: "data.mode == 'on'", failed: "data.mode == 'broken'" }] } }]);
+    const watch = probe.watch("cel", ["x"]);
+    const changedAt = Date.now();
+    await K8s(kind.ConfigMap).Apply({ metadata: { name: "cel-x", namespace: ns }, data: { mode: "broken" } }, { force: true });
+    const closed = await watch.until("x", 403);
+    expect(closed - changedAt).toBeLessThan(5_000);
+    const degraded = await eventually(() => read("cel"), ss => condition(ss, "Ready")?.reason === "HealthDegraded", { what: "HealthDegraded by the CEL failed expression" });
+    expect(condition(degraded, "Ready")?.message).toMatch(/ConfigMap\/cel-x .*failed expression is true: data\.mode == 'broken'/);
+    await K8s(kind.ConfigMap).Apply({ metadata: { name: "cel-x", namespace: ns }, data: { mode: "on" } }, { force: true });
+    await watch.until("x", 200, 30_000);
+    watch.stop();
+  });
+
   it("a Rollout with a hash-style observedGeneration, changed in place, is not Ready until its status moves; then Ready; a Degraded that follows fails the stage", async () => {
     await installRolloutCRD();
     await publish("argo-ro", { "ro.yaml": rollout("ro", 1) });
