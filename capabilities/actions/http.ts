@@ -7,6 +7,7 @@ import { request as httpsRequest } from "node:https";
 import { ActionConnectionError, ActionError, ActionReason, ActionStatusError, ActionTimeoutError } from "./errors";
 import { maxRedirects, nextHop, shownUrl, type Hop } from "./redirect";
 import type { HttpVerb, SecretKeyRef } from "./spec";
+import { abortable } from "../net";
 import { bareHost, pinnedLookup, vetDestination, type Destination, type Lookup } from "./ssrf";
 
 /** Enough of an error page to explain a failure; the rest is not read. */
@@ -174,15 +175,6 @@ function readCapped(res: IncomingMessage, cap: number): Promise<Buffer> {
     res.on("end", done);
     res.on("error", done);
     res.on("close", done);
-  });
-}
-
-function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
 }
 

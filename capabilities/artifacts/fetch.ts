@@ -7,7 +7,7 @@
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { ArtifactError, Reason, StageSetError, type Artifact } from "../api";
-import { bareHost, DestinationRefusedError, pinnedLookup, vetAddress, type Destination, type Lookup } from "../net";
+import { abortable, bareHost, DestinationRefusedError, pinnedLookup, vetAddress, type Destination, type Lookup } from "../net";
 import { formatBytes, type ArtifactLimits } from "./limits";
 
 /** Where downloads may go: the controller's host allowlist, and DNS (tests map names). */
@@ -34,7 +34,8 @@ export async function downloadArtifact(
     let hop = url;
     let from: URL | undefined;
     for (let followed = 0; ; followed++) {
-      const destination = await withinTime(vetAddress(hop, { allowlist: guard.allowlist ?? [], lookup: guard.lookup, permit: ["loopback"], redirectedFrom: from && redactUrl(from) }), combined);
+      // abortable: the DNS lookup counts against the download's time too.
+      const destination = await abortable(vetAddress(hop, { allowlist: guard.allowlist ?? [], lookup: guard.lookup, permit: ["loopback"], redirectedFrom: from && redactUrl(from) }), combined);
       const res = await get(hop, destination, combined);
       const status = res.statusCode ?? 0;
       const location = res.headers.location;
@@ -58,16 +59,6 @@ export async function downloadArtifact(
     if (signal?.aborted) throw fetchFailed(`downloading artifact from ${shown}: aborted`, err);
     throw fetchFailed(`downloading artifact from ${shown}: ${describeCause(err).replaceAll(url.href, shown)}`, err);
   }
-}
-
-/** The DNS lookup counts against the download's time too. */
-function withinTime<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
 
 function redirectTarget(location: string, from: URL, shown: string): URL {

@@ -150,3 +150,13 @@ export function pinnedLookup(destination: Destination): LookupFunction {
     else callback(null, destination.address, destination.family);
   };
 }
+
+/** `work`, or the signal's reason as soon as it aborts (the work itself is not stopped). */
+export function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
