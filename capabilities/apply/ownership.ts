@@ -9,6 +9,7 @@ import { metadataOnly, resourcePath, type KubeClient, type ResourceInfo } from "
 import { OwnerLabel } from "./applyset";
 import type { Owner } from "./inventory";
 import { describe, type KubeObject } from "./objects";
+import { mapBounded } from "./ssa";
 
 export interface ForeignClaim {
   object: KubeObject;
@@ -45,17 +46,47 @@ export async function refuseForeignClaims(client: KubeClient, owner: Owner, obje
   }
   const claims: ForeignClaim[] = [];
   for (const [path, group] of groups) {
-    const res = await client.get<{ items?: { metadata: KubeObject["metadata"] }[] }>(path, { accept: metadataOnly, query: { labelSelector: OwnerLabel.stageSet }, allow: [403, 404] });
-    if (res.status === 404) continue; // a kind an earlier wave of this stage defines: nothing of it exists yet
-    if (res.status === 403) {
-      // Fail closed: without seeing who holds these objects, taking them could be a tug-of-war.
-      throw new StageSetError(Reason.Forbidden, `stage ${owner.stage}: cannot list ${path} to check which StageSet holds its objects (${(res.body as { message?: string }).message ?? "forbidden"}); nothing was applied`);
-    }
-    const live = new Map((res.body.items ?? []).map(i => [i.metadata.name, i.metadata]));
-    claims.push(...foreignClaims(group.objects, live, owner, takeOwnership));
+    const live = await liveOwners(client, path, group.objects, owner);
+    if (live) claims.push(...foreignClaims(group.objects, live, owner, takeOwnership));
   }
   if (claims.length === 0) return;
   const list = claims.map(c => `${describe(c.object)} belongs to StageSet ${c.stageSet} (stage ${c.stage})`).join("; ");
   const hint = claims.some(c => c.stageSet.startsWith(`${owner.namespace}/`)) ? ". Set takeOwnership: true on this stage to take over those of StageSets in this namespace" : "";
   throw new StageSetError(Reason.OwnershipConflict, `stage ${owner.stage}: ${list}; nothing was applied${hint}`);
 }
+
+/** Objects per kind and namespace up to which each is read by name; beyond, other owners' are listed. */
+const readOneByOne = 64;
+
+/**
+ * The owner labels of whichever of `objects` exist, by name; undefined when the kind is not
+ * served yet (defined by an earlier wave of this stage). A few objects are read one by one; for
+ * many, only objects of other StageSets are listed (two label selectors), so the cost follows
+ * the stage's size or the other owners' objects, never every StageSet's objects of the namespace.
+ */
+async function liveOwners(client: KubeClient, path: string, objects: KubeObject[], owner: Owner): Promise<Map<string, KubeObject["metadata"]> | undefined> {
+  const refused = (message: string | undefined) =>
+    // Fail closed: without seeing who holds these objects, taking them could be a tug-of-war.
+    new StageSetError(Reason.Forbidden, `stage ${owner.stage}: cannot read ${path} to check which StageSet holds its objects (${message ?? "forbidden"}); nothing was applied`);
+  const live = new Map<string, KubeObject["metadata"]>();
+  if (objects.length <= readOneByOne) {
+    await mapBounded(objects, 16, async o => {
+      // 404: the object does not exist yet (or its kind is defined by an earlier wave of this stage).
+      const res = await client.get<{ metadata: KubeObject["metadata"]; message?: string }>(`${path}/${encodeURIComponent(o.metadata.name)}`, { accept: metadataOne, allow: [403, 404] });
+      if (res.status === 403) throw refused(res.body.message);
+      if (res.status === 200) live.set(res.body.metadata.name, res.body.metadata);
+    });
+    return live;
+  }
+  const selectors = [`${OwnerLabel.stageSet},${OwnerLabel.stageSet}!=${owner.stageSet}`, `${OwnerLabel.stageSet}=${owner.stageSet},${OwnerLabel.namespace}!=${owner.namespace}`];
+  for (const labelSelector of selectors) {
+    const res = await client.get<{ items?: { metadata: KubeObject["metadata"] }[]; message?: string }>(path, { accept: metadataOnly, query: { labelSelector }, allow: [403, 404] });
+    if (res.status === 404) return undefined;
+    if (res.status === 403) throw refused(res.body.message);
+    for (const i of res.body.items ?? []) live.set(i.metadata.name, i.metadata);
+  }
+  return live;
+}
+
+/** One object's PartialObjectMetadata: labels without the body. */
+const metadataOne = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";

@@ -24,7 +24,8 @@ export interface FollowedObject {
 interface ObjectState {
   collection: string;
   key: string;
-  what: string;
+  /** The object's kind (one string shared by every object of it): messages are built only when needed. */
+  kind: string;
   verifiedAt?: bigint;
   state: "verified" | "judged" | "unknown";
   /** What is wrong, when judged unhealthy. */
@@ -66,7 +67,7 @@ export class LiveHealth {
       objects: objects.map(o => ({
         collection: o.collection,
         key: objectKey(o.object),
-        what: describeObject(o.object),
+        kind: o.object.kind,
         verifiedAt: numericVersion(o.verifiedAt),
         state: o.verifiedAt !== undefined ? "verified" : "unknown",
       })),
@@ -176,22 +177,28 @@ export class LiveHealth {
       return o.verifiedAt !== undefined && version !== undefined && version < o.verifiedAt;
     };
     if (stale(event)) return;
-    if (how === "deleted") return void Object.assign(o, { state: "judged", problem: `${o.what}: not found` });
+    if (how === "deleted") return void Object.assign(o, { state: "judged", problem: `${what(o)}: not found` });
     if (!this.synced.has(o.collection)) return;
     const live = event ?? this.informers.get(o.collection)?.get(o.key);
     if (!live) {
       // Absent from a synced cache: missing, unless the engine has just seen it (the watch lags).
-      if (o.state !== "verified") Object.assign(o, { state: "judged", problem: `${o.what}: not found` });
+      if (o.state !== "verified") Object.assign(o, { state: "judged", problem: `${what(o)}: not found` });
       return;
     }
     if (stale(live)) return;
     const health = objectHealth(live, followed.exprs, { now: this.now() });
     o.state = "judged";
-    o.problem = health.status === "Current" ? undefined : `${o.what}: ${health.message}${health.status === "InProgress" ? "" : ` (${health.status})`}`;
+    o.problem = health.status === "Current" ? undefined : `${what(o)}: ${health.message}${health.status === "InProgress" ? "" : ` (${health.status})`}`;
   }
 }
 
 const stageId = (namespace: string, stageset: string, stage: string) => `${namespace}/${stageset}/${stage}`;
+
+/** `Kind/name in namespace ns`, as describe() in apply says it, from the followed key. */
+function what(o: Pick<ObjectState, "kind" | "key">): string {
+  const [namespace, name] = o.key.split("/") as [string, string];
+  return describeObject({ kind: o.kind, metadata: { name, namespace: namespace || undefined } });
+}
 
 function numericVersion(rv: string | undefined): bigint | undefined {
   return rv !== undefined && /^[0-9]{1,30}$/.test(rv) ? BigInt(rv) : undefined;

@@ -54,7 +54,7 @@ export class ArtifactCache {
   constructor(
     private readonly metrics?: Pick<EngineMetrics, "artifactFetched">,
     private readonly limits: ArtifactLimits = defaultLimits,
-    private readonly maxBytes = 64 * 1024 * 1024,
+    private readonly maxBytes = 16 * 1024 * 1024,
     /** Where downloads may connect: the controller's host allowlist, and DNS. */
     private readonly guard: DownloadGuard = {},
   ) {}
