@@ -1,9 +1,10 @@
 // Redirects, followed by hand so that every hop goes through the SSRF guard again. Pure:
 // one request and one response in, the next request (or none) out.
 import { ActionError, ActionReason, ActionRefusedError } from "./errors";
+import { isRedirect, shownUrl } from "../net";
 import type { HttpMethod } from "./spec";
 
-export const maxRedirects = 5;
+export { maxRedirects, shownUrl } from "../net";
 
 /** One request of an http action. */
 export interface Hop {
@@ -18,22 +19,16 @@ export interface Hop {
   secretBody: boolean;
 }
 
-const redirects = new Set([301, 302, 303, 307, 308]);
-
 // Headers that carry credentials: like browsers, they are not sent to another origin.
 const credentialHeaders = ["authorization", "cookie", "proxy-authorization"];
 
-/** The URL without credentials, query or fragment: safe for status and logs. */
-export function shownUrl(url: URL): string {
-  return `${url.protocol}//${url.host}${url.pathname}`;
-}
 
 /**
  * The request to send next when `status` is a redirect, or undefined when it is the answer:
  * not a redirect, no Location, or a status the action expects (so expecting 302 stops there).
  */
 export function nextHop(hop: Hop, status: number, location: string | undefined, expected: readonly number[] | undefined, prefix = ""): Hop | undefined {
-  if (!redirects.has(status) || !location || expected?.includes(status)) return undefined;
+  if (!isRedirect(status) || !location || expected?.includes(status)) return undefined;
   let url: URL;
   try {
     url = new URL(location, hop.url);

@@ -7,7 +7,7 @@
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { ArtifactError, Reason, StageSetError, type Artifact } from "../api";
-import { abortable, bareHost, DestinationRefusedError, pinnedLookup, vetAddress, type Destination, type Lookup } from "../net";
+import { abortable, bareHost, DestinationRefusedError, isRedirect, maxRedirects, pinnedLookup, shownUrl, vetAddress, type Destination, type Lookup } from "../net";
 import { formatBytes, type ArtifactLimits } from "./limits";
 
 /** Where downloads may go: the controller's host allowlist, and DNS (tests map names). */
@@ -15,9 +15,6 @@ export interface DownloadGuard {
   allowlist?: readonly string[];
   lookup?: Lookup;
 }
-
-const maxRedirects = 5;
-const redirects = new Set([301, 302, 303, 307, 308]);
 
 /** Fetches `artifact.url` into memory, enforcing the destination guard, the download cap and the timeout. */
 export async function downloadArtifact(
@@ -27,7 +24,7 @@ export async function downloadArtifact(
   guard: DownloadGuard = {},
 ): Promise<Buffer> {
   const url = artifactUrl(artifact.url);
-  const shown = redactUrl(url);
+  const shown = shownUrl(url);
   const timeout = AbortSignal.timeout(limits.downloadTimeoutMs);
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
   try {
@@ -35,11 +32,11 @@ export async function downloadArtifact(
     let from: URL | undefined;
     for (let followed = 0; ; followed++) {
       // abortable: the DNS lookup counts against the download's time too.
-      const destination = await abortable(vetAddress(hop, { allowlist: guard.allowlist ?? [], lookup: guard.lookup, permit: ["loopback"], redirectedFrom: from && redactUrl(from) }), combined);
+      const destination = await abortable(vetAddress(hop, { allowlist: guard.allowlist ?? [], lookup: guard.lookup, permit: ["loopback"], redirectedFrom: from && shownUrl(from) }), combined);
       const res = await get(hop, destination, combined);
       const status = res.statusCode ?? 0;
       const location = res.headers.location;
-      if (redirects.has(status) && location) {
+      if (isRedirect(status) && location) {
         res.destroy();
         if (followed === maxRedirects) throw fetchFailed(`downloading artifact from ${shown}: more than ${maxRedirects} redirects`);
         from = hop;
@@ -66,10 +63,10 @@ function redirectTarget(location: string, from: URL, shown: string): URL {
   try {
     next = new URL(location, from);
   } catch {
-    throw fetchFailed(`downloading artifact from ${shown}: ${redactUrl(from)} redirected to an invalid URL`);
+    throw fetchFailed(`downloading artifact from ${shown}: ${shownUrl(from)} redirected to an invalid URL`);
   }
-  if (next.protocol !== "http:" && next.protocol !== "https:") throw fetchFailed(`downloading artifact from ${shown}: ${redactUrl(from)} redirected to scheme ${next.protocol.replace(/:$/, "")} (only http and https are followed)`);
-  if (next.username || next.password) throw fetchFailed(`downloading artifact from ${shown}: ${redactUrl(from)} redirected to a URL with credentials`);
+  if (next.protocol !== "http:" && next.protocol !== "https:") throw fetchFailed(`downloading artifact from ${shown}: ${shownUrl(from)} redirected to scheme ${next.protocol.replace(/:$/, "")} (only http and https are followed)`);
+  if (next.username || next.password) throw fetchFailed(`downloading artifact from ${shown}: ${shownUrl(from)} redirected to a URL with credentials`);
   return next;
 }
 
@@ -95,10 +92,6 @@ function get(url: URL, destination: Destination, signal: AbortSignal): Promise<I
   });
 }
 
-/** The URL without credentials, query or fragment: safe to put in status and logs. */
-export function redactUrl(url: URL): string {
-  return `${url.protocol}//${url.host}${url.pathname}`;
-}
 
 function artifactUrl(raw: string): URL {
   let url: URL;
@@ -108,11 +101,11 @@ function artifactUrl(raw: string): URL {
     throw fetchFailed(`artifact url is not a valid URL`, err);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw fetchFailed(`artifact url ${redactUrl(url)}: scheme ${url.protocol.replace(/:$/, "")} is not supported (only http and https)`);
+    throw fetchFailed(`artifact url ${shownUrl(url)}: scheme ${url.protocol.replace(/:$/, "")} is not supported (only http and https)`);
   }
   // fetch refuses these anyway, with an error that quotes the whole URL, password included.
   if (url.username || url.password) {
-    throw fetchFailed(`artifact url ${redactUrl(url)}: credentials in the URL are not supported`);
+    throw fetchFailed(`artifact url ${shownUrl(url)}: credentials in the URL are not supported`);
   }
   return url;
 }

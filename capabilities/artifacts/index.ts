@@ -9,7 +9,7 @@ import { parseManifests, type ParsedObject } from "./manifests";
 import { extractTar } from "./untar";
 
 export { parseDigest, verifyArtifact, verifyDigest, verifySize } from "./digest";
-export { downloadArtifact, redactUrl, type DownloadGuard } from "./fetch";
+export { downloadArtifact, type DownloadGuard } from "./fetch";
 export { gunzipArchive, gunzipArchiveAsync } from "./gunzip";
 export { decompressedCap, defaultLimits, formatBytes, type ArtifactLimits } from "./limits";
 export { describeSource, parseManifests, type ManifestObject, type ManifestSource, type ParsedObject } from "./manifests";

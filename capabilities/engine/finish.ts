@@ -8,7 +8,7 @@ import { getCondition, markReady } from "./conditions";
 import { periodicResync } from "./plan";
 import { syncReadyCondition } from "./health-sync";
 import type { Outcome } from "./queue";
-import { nowISO, ownerOf, save, type Run } from "./run";
+import { nowISO, ownerOf, pinnedSummary, save, type Run } from "./run";
 import { stageSetPath } from "./status";
 import { stageObjects } from "./steps";
 import { durationOr } from "../api";
@@ -33,9 +33,8 @@ export async function finishRun(run: Run): Promise<Outcome> {
   }
   run.stage = undefined;
   const removed = await teardownRemovedStages(run);
-  const pins = run.status.lastAttemptedRevisions ?? {};
-  const summary = run.stageNames.map(n => `${n}@${pins[n]}`).join(", ");
-  run.status.lastAppliedRevisions = { ...pins };
+  const summary = pinnedSummary(run);
+  run.status.lastAppliedRevisions = { ...run.status.lastAttemptedRevisions };
   run.status.stages = run.status.stages?.filter(s => run.stageNames.includes(s.name));
   // A periodic resync that pruned nothing and met no failure on the way changed nothing worth an Event.
   const routine = getCondition(run.status.conditions, ConditionType.Reconciling)?.message === `Run started: ${periodicResync}` && pruned === 0 && removed.length === 0;

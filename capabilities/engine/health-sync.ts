@@ -8,7 +8,7 @@ import { resourcePath } from "../kube";
 import { verificationOf } from "../gate";
 import { getCondition, markNotReady, markReady } from "./conditions";
 import { isRunComplete, stageStatus } from "./plan";
-import { nowISO, save, setStage, stageSpec, type Run } from "./run";
+import { nowISO, objectsReady, pinnedSummary, save, setStage, stageSpec, type Run } from "./run";
 import { summarize } from "./stage-health";
 import { stageObjects } from "./steps";
 
@@ -50,7 +50,7 @@ export async function syncLiveHealth(run: Run): Promise<void> {
       setStage(run, { ...st, phase: "Degraded", message });
       events.push(["Warning", Reason.HealthDegraded, message]);
     } else if (healthy === true && st.phase === "Degraded") {
-      setStage(run, { ...st, phase: "Ready", message: `${st.objects ?? 0} ${st.objects === 1 ? "object" : "objects"} Ready (recovered)` });
+      setStage(run, { ...st, phase: "Ready", message: `${objectsReady(st.objects ?? 0)} (recovered)` });
       events.push(["Normal", Reason.HealthRecovered, `Stage ${stage} revision ${st.appliedRevision} recovered`]);
     }
   }
@@ -72,8 +72,7 @@ export function syncReadyCondition(run: Run): boolean {
     return true;
   }
   if (ready?.reason !== Reason.HealthDegraded) return false;
-  const pins = run.status.lastAttemptedRevisions ?? {};
-  run.status.conditions = markReady(run.status.conditions, Reason.Succeeded, `Applied ${run.stageNames.map(n => `${n}@${pins[n]}`).join(", ")} (recovered)`, run.generation, nowISO(run));
+  run.status.conditions = markReady(run.status.conditions, Reason.Succeeded, `Applied ${pinnedSummary(run)} (recovered)`, run.generation, nowISO(run));
   return true;
 }
 

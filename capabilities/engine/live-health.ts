@@ -103,9 +103,7 @@ export class LiveHealth {
   /** Healthy now; undefined when this stage is not followed at that verification, or has no verdict yet. */
   healthy(namespace: string, stageset: string, stage: string, verification: string): boolean | undefined {
     const followed = this.stages.get(stageId(namespace, stageset, stage));
-    if (followed?.verification !== verification) return undefined;
-    if (followed.objects.some(o => o.problem !== undefined)) return false;
-    return followed.objects.some(o => o.state === "unknown") ? undefined : true;
+    return followed?.verification === verification ? verdict(followed) : undefined;
   }
 
   /** What is wrong with a followed stage's objects, one line each (empty when healthy). */
@@ -156,18 +154,13 @@ export class LiveHealth {
       const followed = this.stages.get(id);
       const o = followed?.objects.find(x => x.collection === collection && x.key === key);
       if (!followed || !o) continue;
-      const was = this.healthyNow(followed);
+      const was = verdict(followed);
       this.judge(followed, o, how, obj);
-      if (was !== this.healthyNow(followed)) {
+      if (was !== verdict(followed)) {
         const [namespace, stageset, stage] = id.split("/") as [string, string, string];
         this.changed(namespace, stageset, stage);
       }
     }
-  }
-
-  private healthyNow(f: Followed): boolean | undefined {
-    if (f.objects.some(o => o.problem !== undefined)) return false;
-    return f.objects.some(o => o.state === "unknown") ? undefined : true;
   }
 
   private judge(followed: Followed, o: ObjectState, how: "event" | "deleted" | "cache", event?: KubeObject): void {
@@ -190,6 +183,12 @@ export class LiveHealth {
     o.state = "judged";
     o.problem = health.status === "Current" ? undefined : `${what(o)}: ${health.message}${health.status === "InProgress" ? "" : ` (${health.status})`}`;
   }
+}
+
+/** Unhealthy if any object is; no verdict while any is unknown; else healthy. */
+function verdict(f: Followed): boolean | undefined {
+  if (f.objects.some(o => o.problem !== undefined)) return false;
+  return f.objects.some(o => o.state === "unknown") ? undefined : true;
 }
 
 const stageId = (namespace: string, stageset: string, stage: string) => `${namespace}/${stageset}/${stage}`;

@@ -114,6 +114,15 @@ export async function save(run: Run): Promise<void> {
   await writeStatus(run.deps.client, run.key, run.status);
 }
 
+/** `crds@v1@sha256:…, app@…`: the revisions pinned for the run, for Ready messages. */
+export function pinnedSummary(run: Run): string {
+  const pins = run.status.lastAttemptedRevisions ?? {};
+  return run.stageNames.map(n => `${n}@${pins[n]}`).join(", ");
+}
+
+/** `1 object Ready`, `3 objects Ready`. */
+export const objectsReady = (n: number) => `${n} ${n === 1 ? "object" : "objects"} Ready`;
+
 export function logFields(run: Run, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const stage = run.stage;
   const attempted = stage ? (run.status.stages?.find(s => s.name === stage)?.attemptedRevision ?? run.status.lastAttemptedRevisions?.[stage]) : undefined;

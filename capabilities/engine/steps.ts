@@ -7,7 +7,7 @@ import { compileExprs } from "../health";
 import { durationOr, formatDuration } from "../api";
 import { markReconciling } from "./conditions";
 import { periodicResync } from "./plan";
-import { logFields, nowISO, nowISOPrecise, ownerOf, pinnedArtifact, save, setStage, stageSpec, type Run } from "./run";
+import { logFields, nowISO, nowISOPrecise, objectsReady, ownerOf, pinnedArtifact, save, setStage, stageSpec, type Run } from "./run";
 import { stageHealth, summarize } from "./stage-health";
 import type { Outcome } from "./queue";
 import { followStage } from "./health-sync";
@@ -160,7 +160,7 @@ async function markStageReady(run: Run, stage: string, revision: string, total: 
   const st = run.status.stages!.find(s => s.name === stage)!;
   const digest = pinnedArtifact(run, stage).digest;
   const reverified = st.verifiedGeneration === run.generation && st.appliedRevision === revision && st.appliedDigest === digest;
-  setStage(run, { ...st, phase: "Ready", appliedRevision: revision, appliedDigest: digest, verifiedGeneration: run.generation, message: `${total} ${total === 1 ? "object" : "objects"} Ready` });
+  setStage(run, { ...st, phase: "Ready", appliedRevision: revision, appliedDigest: digest, verifiedGeneration: run.generation, message: objectsReady(total) });
   if (st.lastAppliedTime) run.deps.metrics.stageReady((run.deps.now() - Date.parse(st.lastAppliedTime)) / 1000);
   // Following is best effort here: a failure to start it must not fail a stage that is Ready.
   await followStage(run, stage, versions).catch(err => run.deps.log.warn({ ...logFields(run), err: String(err) }, "cannot follow the stage's health live yet"));

@@ -46,16 +46,23 @@ const authTtlMs = 60_000;
 /** Lists of PartialObjectMetadata: names, labels, annotations, uids, without the bodies. */
 export const metadataOnly = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
 
-/** Connections and credentials, shared by a client and every identity it acts as. */
-interface Transport {
+/** One connection pool, made again when the credentials it was made with change. */
+interface Pool {
   agent?: Agent | HttpAgent;
-  agentKey: string;
-  /** Watches hold a connection each for minutes: they get their own agent, so applies never queue behind them. */
-  watchAgent?: Agent | HttpAgent;
-  watchAgentKey: string;
+  key: string;
+}
+
+/**
+ * Connections and credentials, shared by a client and every identity it acts as. Watches hold
+ * a connection each for minutes: they get a pool of their own, so applies never queue behind them.
+ */
+interface Transport {
+  pools: Record<"requests" | "watches", Pool>;
   auth?: { opts: RequestOptions; at: number };
   closed: boolean;
 }
+
+const poolOptions = { requests: { keepAlive: true, maxSockets: 32 }, watches: { keepAlive: false } } as const;
 
 export class KubeClient {
   private readonly transport: Transport;
@@ -66,7 +73,7 @@ export class KubeClient {
     readonly actingAs?: string,
     transport?: Transport,
   ) {
-    this.transport = transport ?? { agentKey: "", watchAgentKey: "", closed: false };
+    this.transport = transport ?? { pools: { requests: { key: "" }, watches: { key: "" } }, closed: false };
   }
 
   /** KUBECONFIG, then ~/.kube/config, then the in-cluster ServiceAccount. */
@@ -91,12 +98,7 @@ export class KubeClient {
   }
 
   async request<T = unknown>(method: string, path: string, init: RequestInit = {}): Promise<KubeResponse<T>> {
-    if (this.transport.closed) throw new Error(`${method} ${path}: the client is closed (the controller is stopping)`);
-    const url = new URL(path, this.server);
-    for (const [k, v] of Object.entries(init.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const auth = await this.authOptions();
-    const opts: RequestOptions = { ...auth, method, headers: { ...auth.headers, ...this.identityHeaders(), accept: init.accept ?? "application/json", "user-agent": userAgent } };
-    opts.agent = this.agentFor(opts, url.protocol);
+    const { url, opts } = await this.prepare(method, path, init.query, init.accept, "requests");
     const payload = init.body === undefined ? undefined : Buffer.from(JSON.stringify(init.body));
     if (payload) Object.assign(opts.headers!, { "content-type": init.contentType ?? "application/json", "content-length": payload.length });
     const res = await send(url, opts, payload, init.timeoutMs ?? 30_000);
@@ -133,19 +135,9 @@ export class KubeClient {
    * status >= 400 resolves with the API server's Status body in `error` and no events.
    */
   async watch(path: string, query: RequestInit["query"], onEvent: (event: WatchEvent) => void, signal: AbortSignal): Promise<{ status: number; error?: string }> {
-    if (this.transport.closed) throw new Error(`WATCH ${path}: the client is closed (the controller is stopping)`);
-    const url = new URL(path, this.server);
-    for (const [k, v] of Object.entries({ ...query, watch: true })) if (v !== undefined) url.searchParams.set(k, String(v));
-    const auth = await this.authOptions();
-    const opts: RequestOptions = { ...auth, method: "GET", signal, headers: { ...auth.headers, ...this.identityHeaders(), accept: "application/json", "user-agent": userAgent } };
-    const key = [url.protocol, opts.ca, opts.cert, opts.key, opts.rejectUnauthorized].map(String).join("|");
-    const t = this.transport;
-    if (!t.watchAgent || key !== t.watchAgentKey) {
-      t.watchAgent?.destroy();
-      t.watchAgent = newAgent(opts, url.protocol, { keepAlive: false });
-      t.watchAgentKey = key;
-    }
-    opts.agent = t.watchAgent;
+    const { url, opts } = await this.prepare("WATCH", path, { ...query, watch: true }, undefined, "watches");
+    opts.method = "GET";
+    opts.signal = signal;
     // The server ends a watch after timeoutSeconds and sends bookmarks meanwhile: a connection
     // silent for longer than that plus a margin is half-open, and is dropped.
     const idleMs = (Number(query?.timeoutSeconds ?? 300) + 60) * 1000;
@@ -184,8 +176,16 @@ export class KubeClient {
     });
   }
 
-  private identityHeaders(): Record<string, string> {
-    return this.actingAs ? { "impersonate-user": this.actingAs } : {};
+  /** The URL and request options: credentials, our identity (or the impersonated one), and a pooled agent. */
+  private async prepare(method: string, path: string, query: RequestInit["query"], accept: string | undefined, pool: keyof Transport["pools"]): Promise<{ url: URL; opts: RequestOptions }> {
+    if (this.transport.closed) throw new Error(`${method} ${path}: the client is closed (the controller is stopping)`);
+    const url = new URL(path, this.server);
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const auth = await this.authOptions();
+    const identity = this.actingAs ? { "impersonate-user": this.actingAs } : {};
+    const opts: RequestOptions = { ...auth, method, headers: { ...auth.headers, ...identity, accept: accept ?? "application/json", "user-agent": userAgent } };
+    opts.agent = this.agentFor(opts, url.protocol, pool);
+    return { url, opts };
   }
 
   private async authOptions(): Promise<RequestOptions> {
@@ -198,23 +198,23 @@ export class KubeClient {
     return opts;
   }
 
-  private agentFor(opts: RequestOptions, protocol: string): Agent | HttpAgent {
-    const t = this.transport;
+  private agentFor(opts: RequestOptions, protocol: string, which: keyof Transport["pools"]): Agent | HttpAgent {
+    const pool = this.transport.pools[which];
     const key = [protocol, opts.ca, opts.cert, opts.key, opts.rejectUnauthorized].map(String).join("|");
-    if (t.agent && key === t.agentKey) return t.agent;
-    t.agent?.destroy();
-    t.agent = newAgent(opts, protocol, { keepAlive: true, maxSockets: 32 });
-    t.agentKey = key;
-    return t.agent;
+    if (pool.agent && key === pool.key) return pool.agent;
+    pool.agent?.destroy();
+    const common = poolOptions[which];
+    pool.agent = protocol === "http:" ? new HttpAgent(common) : new Agent({ ...common, ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized, servername: opts.servername });
+    pool.key = key;
+    return pool.agent;
   }
 
   close(): void {
-    const t = this.transport;
-    t.closed = true;
-    t.agent?.destroy();
-    t.agent = undefined;
-    t.watchAgent?.destroy();
-    t.watchAgent = undefined;
+    this.transport.closed = true;
+    for (const pool of Object.values(this.transport.pools)) {
+      pool.agent?.destroy();
+      pool.agent = undefined;
+    }
   }
 }
 
@@ -225,12 +225,6 @@ const maxWatchLine = 16 * 1024 * 1024;
 export interface WatchEvent {
   type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
   object: { metadata?: { resourceVersion?: string }; code?: number; message?: string } & Record<string, unknown>;
-}
-
-function newAgent(opts: RequestOptions, protocol: string, common: { keepAlive: boolean; maxSockets?: number }): Agent | HttpAgent {
-  return protocol === "http:"
-    ? new HttpAgent(common)
-    : new Agent({ ...common, ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized, servername: opts.servername });
 }
 
 function send(url: URL, opts: RequestOptions, payload: Buffer | undefined, timeoutMs: number): Promise<{ status: number; text: string }> {

@@ -160,3 +160,13 @@ export function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> 
     work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
 }
+
+/** Redirects followed by hand (every hop vetted again), at most this many per request. */
+export const maxRedirects = 5;
+const redirectStatuses = new Set([301, 302, 303, 307, 308]);
+export const isRedirect = (status: number) => redirectStatuses.has(status);
+
+/** The URL without credentials, query or fragment: safe for status and logs. */
+export function shownUrl(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`;
+}

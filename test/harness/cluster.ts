@@ -40,3 +40,30 @@ export async function eventually<T>(read: () => Promise<T>, accept: (v: T) => bo
   const seen = last === undefined ? `error ${JSON.stringify(lastErr)}` : JSON.stringify(last, (k, v) => (k === "managedFields" ? undefined : v)).slice(0, 4000);
   throw new Error(`timed out waiting for ${opts.what}; last seen: ${seen}`);
 }
+
+/** A kind served by a CRD of the tests' own, as KFC's kindOverride spells it. */
+export interface TestKind {
+  group: string;
+  version: string;
+  kind: string;
+  plural: string;
+}
+
+/**
+ * A namespaced CRD that accepts any fields and has a status subresource, standing in for a
+ * project the tests do not run (Argo Rollouts, Flux). Cluster-scoped and shared by the whole
+ * run: applied idempotently, left in place. Resolves once it is Established.
+ */
+export async function installLooseCRD(k: TestKind): Promise<void> {
+  const crd = {
+    metadata: { name: `${k.plural}.${k.group}` },
+    spec: {
+      group: k.group,
+      names: { kind: k.kind, plural: k.plural, singular: k.kind.toLowerCase(), listKind: `${k.kind}List` },
+      scope: "Namespaced" as const,
+      versions: [{ name: k.version, served: true, storage: true, subresources: { status: {} }, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }],
+    },
+  };
+  await K8s(kind.CustomResourceDefinition).Apply(crd, { force: true });
+  await eventually(() => K8s(kind.CustomResourceDefinition).Get(crd.metadata.name), c => c.status?.conditions?.some(x => x.type === "Established" && x.status === "True") ?? false, { what: `${crd.metadata.name} Established` });
+}

@@ -21,27 +21,32 @@ export async function spawnController(env: Record<string, string> = {}): Promise
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn", ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
-  const urls = await new Promise<ControllerProcess["urls"]>((ok, fail) => {
+  const ready = await readyLine(child, /^ready (.*)\n/m, "controller");
+  return { child, urls: JSON.parse(ready[1]!) as ControllerProcess["urls"], kill: signal => killChild(child, signal) };
+}
+
+/** Waits for the child's stdout to print `line`, then passes the rest of its output through. */
+export function readyLine(child: ChildProcess, line: RegExp, what: string): Promise<RegExpExecArray> {
+  return new Promise((ok, fail) => {
     let out = "";
-    child.stdout!.on("data", chunk => {
-      out += chunk;
-      const ready = /^ready (.*)\n/m.exec(out);
-      if (ready) {
-        child.stdout!.removeAllListeners("data");
-        child.stdout!.pipe(process.stdout); // the controller's own log lines
-        ok(JSON.parse(ready[1]!) as ControllerProcess["urls"]);
-      }
-    });
-    child.once("exit", code => fail(new Error(`controller exited with code ${code} before it was ready`)));
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const ready = line.exec(out);
+      if (!ready) return;
+      child.stdout!.off("data", onData);
+      child.stdout!.pipe(process.stdout); // the child's own log lines
+      ok(ready);
+    };
+    child.stdout!.on("data", onData);
+    child.once("exit", code => fail(new Error(`${what} exited with code ${code} before it was ready`)));
   });
-  return {
-    child,
-    urls,
-    kill: signal =>
-      new Promise(ok => {
-        if (child.exitCode !== null || child.signalCode !== null) return ok();
-        child.once("exit", () => ok());
-        child.kill(signal ?? "SIGKILL");
-      }),
-  };
+}
+
+/** Signals the child (SIGKILL by default) and resolves once it has exited. */
+export function killChild(child: ChildProcess, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+  return new Promise(ok => {
+    if (child.exitCode !== null || child.signalCode !== null) return ok();
+    child.once("exit", () => ok());
+    child.kill(signal);
+  });
 }

@@ -2,6 +2,7 @@
 // as the watcher pod wires it (run-module.ts), scoped to the given namespaces. Tests talk to
 // its gate and metrics over HTTP, as Flagger, Argo and Prometheus do.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { killChild, readyLine } from "./controller-process";
 import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -68,27 +69,11 @@ export async function spawnModule(opts: ModuleOptions): Promise<ModuleProcess> {
     },
     stdio: ["ignore", "pipe", "inherit"],
   });
-  await new Promise<void>((ok, fail) => {
-    let out = "";
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      if (!/^ready$/m.test(out)) return;
-      child.stdout!.off("data", onData);
-      child.stdout!.pipe(process.stdout);
-      ok();
-    };
-    child.stdout!.on("data", onData);
-    child.once("exit", code => fail(new Error(`the module exited with code ${code} before it was ready`)));
-  });
+  await readyLine(child, /^ready$/m, "the module");
   return {
     child,
     gate: `http://127.0.0.1:${gatePort}`,
     metrics: `http://127.0.0.1:${metricsPort}`,
-    stop: () =>
-      new Promise(ok => {
-        if (child.exitCode !== null || child.signalCode !== null) return ok();
-        child.once("exit", () => ok());
-        child.kill("SIGKILL");
-      }),
+    stop: () => killChild(child),
   };
 }

@@ -2,23 +2,11 @@
 // and helpers that write status as the Argo controller would, for tests of stages that hold
 // Rollouts. The CRD is cluster-scoped and shared by the run: applied idempotently, left in place.
 import { K8s, kind } from "pepr";
-import { eventually } from "./cluster";
+import { installLooseCRD } from "./cluster";
 
 const rolloutKind = { group: "argoproj.io", version: "v1alpha1", kind: "Rollout", plural: "rollouts" };
-const rolloutCRD = {
-  metadata: { name: "rollouts.argoproj.io" },
-  spec: {
-    group: "argoproj.io",
-    names: { kind: "Rollout", plural: "rollouts", singular: "rollout", listKind: "RolloutList" },
-    scope: "Namespaced" as const,
-    versions: [{ name: "v1alpha1", served: true, storage: true, subresources: { status: {} }, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }],
-  },
-};
 
-export async function installRolloutCRD(): Promise<void> {
-  await K8s(kind.CustomResourceDefinition).Apply(rolloutCRD, { force: true });
-  await eventually(() => K8s(kind.CustomResourceDefinition).Get(rolloutCRD.metadata.name), crd => crd.status?.conditions?.some(c => c.type === "Established" && c.status === "True") ?? false, { what: "Rollout CRD Established" });
-}
+export const installRolloutCRD = () => installLooseCRD(rolloutKind);
 
 /** A workload manifest (Deployment, Rollout) of 2 replicas running `registry.invalid/<name>:<tag>`; `extra` is appended to its spec. */
 export function workload(apiVersion: string, workloadKind: string, name: string, tag: number | string = 1, extra = ""): string {

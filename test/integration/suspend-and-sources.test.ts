@@ -3,7 +3,7 @@
 import { K8s, kind } from "pepr";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { StageSet } from "../../capabilities/api";
-import { createTestNamespace, deleteTestNamespace, eventually } from "../harness/cluster";
+import { createTestNamespace, deleteTestNamespace, eventually, installLooseCRD } from "../harness/cluster";
 import { configMapIn, useEngineSuite } from "../harness/suite";
 
 const env = useEngineSuite("suspend");
@@ -50,18 +50,9 @@ it("follows an ExternalArtifact in another namespace, revision after revision", 
 });
 
 it("reads a Flux GitRepository as a source (woken by its watch), and the API server refuses a kind that is not a Flux source", async () => {
-  // A GitRepository-shaped CRD (no Flux here): cluster-scoped, applied idempotently, left in place.
-  const gitCRD = {
-    metadata: { name: "gitrepositories.source.toolkit.fluxcd.io" },
-    spec: {
-      group: "source.toolkit.fluxcd.io",
-      names: { kind: "GitRepository", plural: "gitrepositories", singular: "gitrepository", listKind: "GitRepositoryList" },
-      scope: "Namespaced" as const,
-      versions: [{ name: "v1", served: true, storage: true, subresources: { status: {} }, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }],
-    },
-  };
-  await K8s(kind.CustomResourceDefinition).Apply(gitCRD, { force: true });
+  // A GitRepository-shaped CRD (no Flux here).
   const gitKind = { group: "source.toolkit.fluxcd.io", version: "v1", kind: "GitRepository", plural: "gitrepositories" };
+  await installLooseCRD(gitKind);
   await eventually(() => K8s(kind.GenericKind, { kindOverride: gitKind }).InNamespace(env.ns).Get(), () => true, { what: "GitRepository served" });
   // The artifact server stores the bytes (and an ExternalArtifact we ignore); the GitRepository publishes them.
   const publishGit = async (value: string) => {
