@@ -34,6 +34,8 @@ interface Row {
   description: string;
 }
 
+// A backtick inside a code span needs a longer fence around it.
+const code = (s: string) => (s.includes("`") ? `\`\` ${s} \`\`` : `\`${s}\``);
 const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
 function typeOf(s: Schema): string {
@@ -42,7 +44,7 @@ function typeOf(s: Schema): string {
   if (s.type === "object" && typeof s.additionalProperties === "object") parts[0] = `map of ${s.additionalProperties.type ?? "any"}`;
   if (s["x-kubernetes-preserve-unknown-fields"]) parts.push("free-form");
   if (s.enum) parts.push(`one of ${s.enum.map(e => `\`${String(e)}\``).join(", ")}`);
-  if (s.pattern) parts.push(`pattern \`${s.pattern}\``);
+  if (s.pattern) parts.push(`pattern ${code(s.pattern)}`);
   for (const [k, label] of [["minimum", "min"], ["maximum", "max"], ["minLength", "min length"], ["maxLength", "max length"], ["minItems", "min items"], ["maxItems", "max items"]] as const) {
     if (s[k] !== undefined) parts.push(`${label} ${s[k]}`);
   }
@@ -50,13 +52,25 @@ function typeOf(s: Schema): string {
   return parts.join("; ");
 }
 
-/** Every field under `s`, depth first, in schema order. */
-export function fieldRows(s: Schema, path: string, required: boolean): Row[] {
-  const rules = (s["x-kubernetes-validations"] ?? []).map(v => ` Rule: \`${v.rule}\`${v.message ? ` (${v.message})` : ""}.`).join("");
+/**
+ * Every field under `s`, depth first, in schema order. A schema the CRD repeats through a YAML
+ * alias (the three action lists share one action schema) is the same parsed object: its fields
+ * are listed once, and later uses point back to the first.
+ */
+export function fieldRows(s: Schema, path: string, required: boolean, seen = new Map<Schema, string>()): Row[] {
+  const validations = [...(s["x-kubernetes-validations"] ?? []), ...(s.type === "array" ? (s.items?.["x-kubernetes-validations"] ?? []) : [])];
+  const rules = validations.map(v => ` Rule: \`${v.rule}\`${v.message ? ` (${v.message})` : ""}.`).join("");
   const rows: Row[] = [{ path, type: typeOf(s), required, description: `${s.description ?? ""}${rules}`.trim() }];
   const object = s.type === "array" ? s.items : s;
   const prefix = s.type === "array" ? `${path}[]` : path;
-  for (const [name, child] of Object.entries(object?.properties ?? {})) rows.push(...fieldRows(child, `${prefix}.${name}`, object?.required?.includes(name) ?? false));
+  if (!object?.properties) return rows;
+  const first = seen.get(object);
+  if (first) {
+    rows[0]!.description = `${rows[0]!.description} Same fields as \`${first}\`.`.trim();
+    return rows;
+  }
+  seen.set(object, prefix);
+  for (const [name, child] of Object.entries(object.properties)) rows.push(...fieldRows(child, `${prefix}.${name}`, object.required?.includes(name) ?? false, seen));
   return rows;
 }
 

@@ -166,13 +166,6 @@ describe("actions", () => {
     expect(await configMapIn(env.ns, `${ssName}-app`)).toBeUndefined();
   });
 
-  it("stalls a spec whose action names two verbs, naming the field", async () => {
-    await release("twoverbs", [{ name: "app", actions: { pre: [{ name: "x", http: { method: "GET", url: smoke("/x") }, wait: { duration: "1s" } }] } }]);
-    const ss = await eventually(() => read("twoverbs"), s => readyCondition(s)?.reason === "InvalidSpec", { what: "InvalidSpec" });
-    expect(readyCondition(ss)?.message).toMatch(/spec\.stages\[0\]\.actions\.pre\[0\].*(http.*wait|two|exactly one)/);
-    expect(await configMapIn(env.ns, "twoverbs-app")).toBeUndefined();
-  });
-
   it("a spec change runs a failed action again; an action that succeeded for the revision does not run twice", async () => {
     const post = (expected: number) => [
       { name: "notify", http: { method: "GET", url: smoke("/respec-notify") } },

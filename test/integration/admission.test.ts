@@ -90,6 +90,8 @@ describe("admission", () => {
     { name: "cel-regex", spec: { stages: [stage("a", cel("metadata.name.matches('a(?=b)')"))] }, says: /spec\.stages\[0\]\.readyChecks\.exprs\[0\]: .*matches.*RE2/ },
     { name: "no-verb", spec: { stages: [stage("a", { actions: { pre: [{ name: "x" }] } })] }, says: /spec\.stages\[0\]\.actions\.pre\[0\]/ },
     { name: "two-verbs", spec: { stages: [stage("a", { actions: { pre: [{ name: "x", wait: { duration: "1s" }, delete: { target: { apiVersion: "v1", kind: "ConfigMap", name: "c" } } }] } })] }, says: /spec\.stages\[0\]\.actions\.pre\[0\].*(wait|delete)/ },
+    // Only the webhook sees across lists: an action name used twice in one stage.
+    { name: "dup-action", spec: { stages: [stage("a", { actions: { pre: [{ name: "x", wait: { duration: "1s" } }], post: [{ name: "x", wait: { duration: "1s" } }] } })] }, says: /admission webhook .*spec\.stages\[0\]\.actions\.post\[0\]\.name: "x" is already the name of/ },
     // The CRD's schema refuses a malformed duration; a zero one reaches the webhook.
     { name: "bad-duration", spec: { stages: [stage("a", { timeout: "soon" })] }, says: /spec\.stages\[0\]\.timeout/ },
     { name: "zero-duration", spec: { stages: [stage("a", { timeout: "0s" })] }, says: /admission webhook .*spec\.stages\[0\]\.timeout: "0s" must be longer than zero/ },

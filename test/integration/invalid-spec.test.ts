@@ -1,10 +1,12 @@
 // A spec the controller cannot act on, on the real control plane: a CEL ready check that does
 // not compile stalls the StageSet (Stalled=True, Ready=False, reason InvalidCELExpression)
-// before anything is applied, in any stage, and it stays so until the spec changes.
+// before anything is applied, in any stage, and it stays so until the spec changes. And what
+// the CRD's schema refuses on its own, with no admission webhook installed (as while it is down).
 import { K8s, kind } from "pepr";
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { StageSet } from "../../capabilities/api";
 import { eventually } from "../harness/cluster";
+import { kubectl } from "../harness/control-plane";
 import { useEngineSuite } from "../harness/suite";
 
 const env = useEngineSuite("invalid-spec");
@@ -53,5 +55,35 @@ describe("a CEL ready check that does not compile", () => {
     const done = await eventually(() => read(ss), ready, { what: "Ready once the expression compiles" });
     expect(conditionOf(done, "Stalled")).toBeUndefined();
     expect(await labelled(ss)).toEqual([`${ss}-one`, `${ss}-two`, `stageset-${ss}-one`, `stageset-${ss}-two`]);
+  });
+});
+
+describe("the CRD's schema, with no admission webhook", () => {
+  const stage = (actions: Record<string, unknown>) => ({ name: "app", sourceRef: { name: "src" }, actions });
+  const target = { apiVersion: "v1", kind: "ConfigMap", name: "c" };
+  it.each([
+    { name: "no-verb", actions: { pre: [{ name: "x" }] }, says: /spec\.stages\[0\]\.actions\.pre\[0\]: Invalid value: set exactly one verb/ },
+    { name: "two-verbs", actions: { post: [{ name: "x", wait: { duration: "1s" }, delete: { target } }] }, says: /spec\.stages\[0\]\.actions\.post\[0\]: Invalid value: set exactly one verb/ },
+    { name: "bad-method", actions: { pre: [{ name: "x", http: { method: "TRACE", url: "http://a.test/" } }] }, says: /spec\.stages\[0\]\.actions\.pre\[0\]\.http\.method: Unsupported value: "TRACE"/ },
+    { name: "bad-scheme", actions: { pre: [{ name: "x", http: { method: "GET", url: "file:///etc/passwd" } }] }, says: /spec\.stages\[0\]\.actions\.pre\[0\]\.http\.url: Invalid value/ },
+    { name: "job-both", actions: { pre: [{ name: "x", job: { path: "job.yaml", template: {} } }] }, says: /spec\.stages\[0\]\.actions\.pre\[0\]\.job: Invalid value: set template or path/ },
+    { name: "no-target", actions: { onFailure: [{ name: "x", delete: {} }] }, says: /spec\.stages\[0\]\.actions\.onFailure\[0\]\.delete\.target: Required value/ },
+    { name: "bad-name", actions: { pre: [{ name: "Not_A_Label", wait: { duration: "1s" } }] }, says: /spec\.stages\[0\]\.actions\.pre\[0\]\.name: Invalid value/ },
+    { name: "bad-retries", actions: { pre: [{ name: "x", wait: { duration: "1s" }, retries: -1 }] }, says: /spec\.stages\[0\]\.actions\.pre\[0\]\.retries: Invalid value/ },
+  ])("the API server refuses actions with $name, naming the field", async ({ name, actions, says }) => {
+    const err = await K8s(StageSet)
+      .Apply({ metadata: { name: `schema-${name}`, namespace: env.ns }, spec: { stages: [stage(actions)] } } as unknown as StageSet)
+      .then(() => undefined, (e: { status?: number; data?: { message?: string } }) => e);
+    expect(err, "the StageSet was accepted").toBeDefined();
+    expect(err!.status).toBe(422);
+    expect(err!.data?.message).toMatch(says);
+  });
+
+  it("kubectl explain documents every action verb", () => {
+    const explain = kubectl(inject("harnessBinDir"), inject("kubeconfig"), ["explain", "stageset.spec.stages.actions.pre"]);
+    for (const verb of ["http", "job", "wait", "patch", "delete", "apply"]) expect(explain).toMatch(new RegExp(`^\\s+${verb}\\s+<Object>`, "m"));
+    expect(kubectl(inject("harnessBinDir"), inject("kubeconfig"), ["explain", "stageset.spec.stages.actions"])).toMatch(/exactly\s+one\s+verb/);
+    const http = kubectl(inject("harnessBinDir"), inject("kubeconfig"), ["explain", "stageset.spec.stages.actions.post.http"]);
+    expect(http).toMatch(/never\s+the\s+body/);
   });
 });
