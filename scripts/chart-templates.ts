@@ -1,6 +1,6 @@
 // Renders our chart templates for the plain YAML manifest, so the chart and the YAML come
 // from one source. Only the subset of Helm our templates use: `{{ .Values.a.b }}`,
-// `{{ if .Values.a.b }}...{{ end }}` (nestable), `{{ toYaml .Values.a | nindent N }}`, and
+// `{{ if [not] .Values.a.b }}...{{ end }}` (nestable), `{{ toYaml .Values.a | nindent N }}`, and
 // Helm's `{{-`/`-}}` whitespace trimming. Anything else is an error, not a guess.
 import { stringify } from "yaml";
 
@@ -16,8 +16,8 @@ export function renderTemplate(template: string, values: Record<string, unknown>
       continue;
     }
     const a = part.action;
-    const cond = /^if (\.Values(?:\.\w+)+)$/.exec(a);
-    if (cond) emitting.push(truthy(lookup(values, cond[1]!, file)));
+    const cond = /^if (not )?(\.Values(?:\.\w+)+)$/.exec(a);
+    if (cond) emitting.push(truthy(lookup(values, cond[2]!, file)) !== Boolean(cond[1]));
     else if (a === "end") {
       if (emitting.pop() === undefined) throw new Error(`${file}: {{ end }} without {{ if }}`);
     } else if (!emitting.every(Boolean)) continue;
@@ -67,3 +67,17 @@ function lookup(values: Record<string, unknown>, path: string, file: string): un
 }
 
 const truthy = (v: unknown) => !(v === false || v === null || v === undefined || v === 0 || v === "" || (Array.isArray(v) && v.length === 0));
+
+/**
+ * A JSON schema for a chart value, inferred from its default: objects list their keys and
+ * refuse others (a misspelt value is an error, as in Pepr's own schema), lists and scalars
+ * keep their type.
+ */
+export function schemaOf(value: unknown): Record<string, unknown> {
+  if (Array.isArray(value)) return { type: "array" };
+  if (value !== null && typeof value === "object") {
+    return { type: "object", additionalProperties: false, properties: Object.fromEntries(Object.entries(value).map(([k, v]) => [k, schemaOf(v)])) };
+  }
+  if (typeof value === "number") return { type: Number.isInteger(value) ? "integer" : "number" };
+  return { type: typeof value };
+}

@@ -1,8 +1,10 @@
 // `npm run build` must finish (module top level is inert: no servers or timers outside the
 // watcher and dev mode), produce the module (watcher and admission), and carry what Pepr does not generate
 // (the StageSet CRD, the gate and metrics Services, the NetworkPolicy) in both the YAML and
-// the Helm chart. Both apply cleanly to a real API server (server-side dry run).
-import { spawnSync } from "node:child_process";
+// the Helm chart. Both apply cleanly to a real API server (server-side dry run). Helm renders
+// the chart, and with the lockdown values (chart and YAML) the controller's own ServiceAccount
+// cannot write release objects, as `kubectl auth can-i` shows on the real authorizer.
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,7 +12,9 @@ import { K8s, kind } from "pepr";
 import { parse, parseAllDocuments } from "yaml";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { renderTemplate } from "../../scripts/chart-templates";
+import { createTestNamespace, deleteTestNamespace } from "../harness/cluster";
 import { kubectl } from "../harness/control-plane";
+import { scriptOutput } from "../harness/tools";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const manifest = join(root, "dist/pepr-module-stageset-controller.yaml");
@@ -22,6 +26,7 @@ interface Obj {
   spec?: { ports?: { port: number; targetPort: number }[]; selector?: Record<string, string> };
 }
 const names = (objs: Obj[]) => objs.map(o => `${o.kind}/${o.metadata.name}`);
+const admin = (args: string[], input?: string) => kubectl(inject("harnessBinDir"), inject("kubeconfig"), args, input);
 const dryRun = (file: string, input?: string) => kubectl(inject("harnessBinDir"), inject("kubeconfig"), ["apply", "--server-side", "--dry-run=server", "-f", file], input);
 
 describe("npm run build", () => {
@@ -74,6 +79,98 @@ describe("npm run build", () => {
     const values = parse(readFileSync(join(chart, "values.yaml"), "utf8"));
     for (const t of ["stageset-gate-service.yaml", "stageset-metrics-service.yaml", "stageset-network-policy.yaml", "stageset-release-rbac.yaml"]) {
       expect(dryRun("-", renderTemplate(readFileSync(join(chart, "templates", t), "utf8"), values, t))).toMatch(/serverside-applied \(server dry run\)/);
+    }
+  });
+});
+
+interface RbacObject {
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  rules?: { apiGroups?: string[]; resources?: string[]; verbs: string[] }[];
+  aggregationRule?: { clusterRoleSelectors: { matchLabels: Record<string, string> }[] };
+  roleRef?: { name: string };
+  subjects?: { kind: string; name: string; namespace?: string }[];
+  spec?: { template: { spec: { containers: { name: string; env?: { name: string; value: string }[] }[] } } };
+}
+
+describe("lockdown values (tenancy)", () => {
+  const helm = (args: string[]) => execFileSync(join(scriptOutput("scripts/build-helm.sh"), "helm"), args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const render = (...set: string[]) => parseAllDocuments(helm(["template", "stageset", chart, "--namespace", "pepr-system", ...set.flatMap(v => ["--set", v])])).map(d => d.toJS() as RbacObject).filter(Boolean);
+  const lockdownSet = ["tenancy.defaultServiceAccount=deployer", "tenancy.noCrossNamespaceRefs=true"];
+  const lockdownYaml = () => parseAllDocuments(readFileSync(join(root, "dist/pepr-module-stageset-controller-lockdown.yaml"), "utf8")).map(d => d.toJS() as RbacObject);
+  const watcherEnv = (objs: RbacObject[]) => objs.find(o => o.kind === "Deployment" && o.metadata.name.endsWith("-watcher"))!.spec!.template.spec.containers[0]!.env!.filter(e => e.name.startsWith("STAGESET_"));
+  const releaseVerbs = (objs: RbacObject[]) => [...new Set(objs.find(o => o.metadata.name === "stageset-controller-releases-common")!.rules!.flatMap(r => r.verbs))].sort();
+
+  it("helm renders the chart with the default values and with the lockdown values; a misspelt value is refused", () => {
+    const defaults = render();
+    expect(watcherEnv(defaults)).toEqual([]);
+    expect(releaseVerbs(defaults)).toEqual(["create", "delete", "get", "list", "patch", "update", "watch"]);
+    const locked = render(...lockdownSet);
+    expect(watcherEnv(locked)).toEqual([{ name: "STAGESET_DEFAULT_SERVICE_ACCOUNT", value: "deployer" }, { name: "STAGESET_NO_CROSS_NAMESPACE_REFS", value: "true" }]);
+    expect(releaseVerbs(locked)).toEqual(["get", "list", "watch"]);
+    expect(() => render("tenancy.defaultServiceAcount=deployer")).toThrow(/defaultServiceAcount/);
+    // The plain YAML with lockdown values says the same.
+    expect(watcherEnv(lockdownYaml())).toEqual([{ name: "STAGESET_DEFAULT_SERVICE_ACCOUNT", value: "stageset-deployer" }, { name: "STAGESET_NO_CROSS_NAMESPACE_REFS", value: "true" }]);
+    expect(releaseVerbs(lockdownYaml())).toEqual(["get", "list", "watch"]);
+  });
+
+  // The RBAC objects of an install, renamed so that they cannot meet another test's (or each
+  // other's) objects in the shared control plane: cluster-scoped names and the aggregation
+  // label get a suffix, pepr-system becomes the test's namespace.
+  function isolated(objs: RbacObject[], suffix: string, ns: string): RbacObject[] {
+    const label = (l: Record<string, string> = {}) => Object.fromEntries(Object.entries(l).map(([k, v]) => [k === "stageset.dev/aggregate-to-releases" ? `${k}-${suffix}` : k, v]));
+    return objs
+      .filter(o => ["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "ServiceAccount"].includes(o.kind))
+      .map(o => ({
+        ...o,
+        metadata: { ...o.metadata, name: o.kind.startsWith("Cluster") ? `${o.metadata.name}-${suffix}` : o.metadata.name, namespace: o.metadata.namespace ? ns : undefined, labels: label(o.metadata.labels) },
+        ...(o.aggregationRule ? { aggregationRule: { clusterRoleSelectors: o.aggregationRule.clusterRoleSelectors.map(sel => ({ matchLabels: label(sel.matchLabels) })) } } : {}),
+        ...(o.roleRef ? { roleRef: { ...o.roleRef, name: o.kind === "ClusterRoleBinding" ? `${o.roleRef.name}-${suffix}` : o.roleRef.name } } : {}),
+        ...(o.subjects ? { subjects: o.subjects.map(sub => ({ ...sub, namespace: ns })) } : {}),
+      }));
+  }
+
+  const writes = ["create", "patch", "update", "delete"];
+  const forbidden = ["deployments.apps", "daemonsets.apps", "statefulsets.apps", "secrets", "configmaps", "jobs.batch", "roles.rbac.authorization.k8s.io", "rolebindings.rbac.authorization.k8s.io", "clusterroles.rbac.authorization.k8s.io", "clusterrolebindings.rbac.authorization.k8s.io", "customresourcedefinitions.apiextensions.k8s.io"];
+
+  it.each([
+    { from: "chart", objects: () => render(...lockdownSet) },
+    { from: "YAML", objects: lockdownYaml },
+  ])("the controller's ServiceAccount from the $from with lockdown values cannot write release objects, RBAC, CRDs or Secrets", async ({ from, objects }) => {
+    const suffix = `lockdown-${from.toLowerCase()}`;
+    const ns = await createTestNamespace(suffix);
+    const tenant = await createTestNamespace("tenant");
+    const rbac = isolated(objects(), suffix, ns);
+    try {
+      admin(["apply", "--server-side", "-f", "-"], rbac.map(o => JSON.stringify(o)).join("\n---\n"));
+      const as = `--as=system:serviceaccount:${ns}:pepr-stageset-controller`;
+      const can = (verb: string, resource: string) => {
+        try {
+          return admin(["auth", "can-i", verb, resource, "-n", tenant, as]).trim();
+        } catch (err) {
+          return String((err as { stdout?: string }).stdout ?? err).trim();
+        }
+      };
+      // What it needs, granted (the aggregated read rules take the aggregation controller a moment).
+      for (let i = 0; can("watch", "deployments.apps") !== "yes" && i < 100; i++) await new Promise(ok => setTimeout(ok, 100));
+      expect(can("watch", "deployments.apps")).toBe("yes");
+      expect(can("impersonate", "serviceaccounts")).toBe("yes");
+      expect(can("patch", "stagesets.stageset.dev/status")).toBe("yes");
+      const table = admin(["auth", "can-i", "--list", "-n", tenant, as]);
+      console.log(`kubectl auth can-i --list (lockdown ${from}), namespace ${tenant}:\n${table}`);
+      const denied = forbidden.flatMap(r => writes.map(v => `${v} ${r}: ${can(v, r)}`));
+      expect(denied.filter(line => !line.endsWith(": no"))).toEqual([]);
+      expect(can("get", "secrets")).toBe("no");
+      // The table agrees: no row grants a write verb on any of those resources (or on
+      // everything), except Pepr's patch of its own store CRD, by name.
+      const rows = table.split("\n").slice(1).filter(Boolean).map(l => l.trim().split(/\s{2,}/));
+      const writable = rows.filter(([resource, , , verbs = ""]) => (forbidden.includes(resource!) || resource === "*.*") && writes.some(v => verbs.includes(v) || verbs.includes("*")));
+      expect(writable).toEqual([["customresourcedefinitions.apiextensions.k8s.io", "[]", "[peprstores.pepr.dev]", "[patch]"]]);
+      expect(can("create", "customresourcedefinitions.apiextensions.k8s.io/peprstores.pepr.dev")).toBe("no");
+    } finally {
+      for (const o of rbac.filter(r => r.kind.startsWith("Cluster"))) admin(["delete", "--ignore-not-found", o.kind.toLowerCase(), o.metadata.name]);
+      await deleteTestNamespace(ns);
+      await deleteTestNamespace(tenant);
     }
   });
 });

@@ -23,7 +23,7 @@ const sharedKubeconfig = process.env.KUBECONFIG;
 beforeAll(async () => {
   plane = await startControlPlane({ workloads: false });
   process.env.KUBECONFIG = plane.kubeconfig; // every client in this file talks to this plane
-  kubectl(plane.binDir, plane.kubeconfig, ["apply", "--server-side", "-f", join(root, "crds"), "-f", join(root, "test/fixtures/crds/pepr-store.yaml")]);
+  kubectl(plane.binDir, plane.kubeconfig, ["apply", "--server-side", "-f", join(root, "crds")]);
   kubectl(plane.binDir, plane.kubeconfig, ["wait", "--for=condition=Established", "--timeout=60s", "crd/stagesets.stageset.dev"]);
   for (const name of [ns, "pepr-system"]) await K8s(kind.Namespace).Apply({ metadata: { name } });
   artifacts = await startArtifactServer();

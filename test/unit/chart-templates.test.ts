@@ -8,6 +8,7 @@ describe("renderTemplate (the Helm subset our chart templates use)", () => {
     { name: "a value", tpl: "port: {{ .Values.gate.port }}", out: "port: 8082" },
     { name: "an if that holds", tpl: "{{- if .Values.gate.enabled }}\nx: 1\n{{- end }}", out: "\nx: 1" },
     { name: "an if that does not", tpl: "{{- if .Values.off.enabled }}\nx: 1\n{{- end }}", out: "" },
+    { name: "an if not", tpl: "{{ if not .Values.off.enabled }}a{{ end }}{{ if not .Values.gate.enabled }}b{{ end }}", out: "a" },
     { name: "nested ifs", tpl: "{{ if .Values.gate.enabled }}a{{ if .Values.off.enabled }}b{{ end }}c{{ end }}", out: "ac" },
     { name: "toYaml | nindent", tpl: "values: {{- toYaml .Values.gate.allowed | nindent 2 }}", out: "values:\n  - a\n  - b" },
     { name: "right trim", tpl: "a {{ .Values.gate.port -}}   \n b", out: "a 8082b" },

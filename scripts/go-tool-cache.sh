@@ -1,0 +1,23 @@
+# Sourced by the scripts that build test tools from the Go module proxy: the Go settings they
+# build with, and `cached_build NAME KEY BINARY COMMAND...`. Unless
+# $CACHE_ROOT/NAME/KEY/bin/BINARY is already there, it runs COMMAND (a function, since it reads
+# $out, which is set only then) with $out an empty directory, and moves $out into place. Then it
+# prints that bin directory (the last line, which the tests read).
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-trimpath -buildvcs=false"
+CACHE_ROOT="${STAGESET_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/stageset}"
+
+cached_build() {
+  local name=$1 key=$2 binary=$3
+  shift 3
+  local bin="$CACHE_ROOT/$name/$key/bin"
+  if [[ ! -x "$bin/$binary" ]]; then
+    echo "building $name into $bin; a cold build takes a few minutes" >&2
+    out="$bin.tmp.$$"
+    rm -rf "$out" && mkdir -p "$out"
+    local start=$SECONDS
+    "$@"
+    rm -rf "$bin" && mv "$out" "$bin"
+    echo "built in $((SECONDS - start))s" >&2
+  fi
+  echo "$bin"
+}

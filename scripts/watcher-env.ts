@@ -1,0 +1,28 @@
+// Controller settings that chart values set on the watcher container, from one table: the
+// chart gets Helm lines in Pepr's watcher template, the plain YAML gets the env entries the
+// same values render to.
+export const watcherSettings = [
+  { env: "STAGESET_DEFAULT_SERVICE_ACCOUNT", value: "tenancy.defaultServiceAccount" },
+  { env: "STAGESET_NO_CROSS_NAMESPACE_REFS", value: "tenancy.noCrossNamespaceRefs" },
+] as const;
+
+// The line of Pepr's watcher template after which our entries go (its own env list).
+const anchor = "{{- toYaml .Values.watcher.env | nindent 12 }}\n";
+
+/** Pepr's watcher Deployment template with our settings added to the container's env. */
+export function withWatcherSettings(template: string): string {
+  if (!template.includes(anchor)) throw new Error(`Pepr's watcher template has no line ${JSON.stringify(anchor.trim())}: the settings ${watcherSettings.map(s => s.env).join(", ")} have nowhere to go`);
+  const lines = watcherSettings.map(s => [
+    `            {{- if .Values.${s.value} }}`,
+    `            - name: ${s.env}`,
+    `              value: {{ .Values.${s.value} | quote }}`,
+    `            {{- end }}`,
+  ]);
+  return template.replace(anchor, `${anchor}${lines.flat().join("\n")}\n`);
+}
+
+/** The env entries the same values give, for the plain YAML. */
+export function watcherEnv(values: Record<string, unknown>): { name: string; value: string }[] {
+  const at = (path: string) => path.split(".").reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), values);
+  return watcherSettings.filter(s => at(s.value)).map(s => ({ name: s.env, value: String(at(s.value)) }));
+}
