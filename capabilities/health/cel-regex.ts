@@ -38,7 +38,7 @@ export function re2(pattern: string): RE2JS {
  * they bound one matches() to milliseconds, whatever a tenant writes.
  */
 export const maxRepetition = 100;
-export const maxInput = 4 * 1024;
+export const maxInput = 16 * 1024;
 
 /** RE2's find semantics, as CEL's matches(): true when the pattern matches any substring. */
 export function re2Matches(text: string, pattern: string): boolean {

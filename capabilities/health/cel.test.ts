@@ -132,16 +132,17 @@ describe("objectHealth", () => {
 
 describe("matches() runs on RE2, in linear time", () => {
   const obj = (name: string, extra: Record<string, unknown> = {}) => ({ apiVersion: "example.com/v1", kind: "Widget", metadata: { name }, ...extra });
+  const tenKiB = 10 * 1024;
   it.each([
-    { pattern: "^(a|a)+$", text: "a".repeat(4 * 1024 - 1) + "!" },
-    { pattern: "^(a+)+$", text: "a".repeat(4 * 1024 - 1) + "!" },
-    { pattern: "^(a|aa)+$", text: "a".repeat(4 * 1024 - 1) + "!" },
-    { pattern: "(x+x+)+y", text: "x".repeat(4 * 1024) },
-  ])("$pattern on the longest text allowed, not matching: well under 100 ms", ({ pattern, text }) => {
-    const compiled = compileExprs([{ apiVersion: "example.com/v1", kind: "Widget", current: `metadata.name.matches('${pattern}')` }]);
-    evaluate(compiled, obj("warm-up"));
+    { pattern: "^(a|a)+$", text: "a".repeat(tenKiB - 1) + "!" },
+    { pattern: "^(a+)+$", text: "a".repeat(tenKiB - 1) + "!" },
+    { pattern: "^(a|aa)+$", text: "a".repeat(tenKiB - 1) + "!" },
+    { pattern: "(x+x+)+y", text: "x".repeat(tenKiB) },
+  ])("$pattern on 10 KiB, not matching: well under 100 ms (a generous bound: a few ms when idle)", ({ pattern, text }) => {
+    const compiled = compileExprs([{ apiVersion: "example.com/v1", kind: "Widget", current: `data.x.matches('${pattern}')` }]);
+    evaluate(compiled, obj("warm-up", { data: { x: "a" } }));
     const started = performance.now();
-    const health = evaluate(compiled, obj(text));
+    const health = evaluate(compiled, obj("w", { data: { x: text } }));
     const ms = performance.now() - started;
     expect(health?.status).toBe("InProgress");
     expect(ms).toBeLessThan(100);
@@ -159,9 +160,49 @@ describe("matches() runs on RE2, in linear time", () => {
   });
 });
 
-it("matches() on more than 4 KiB is an evaluation error (Unknown), not a long wait", () => {
+it("matches() on more than 16 KiB is an evaluation error (Unknown), not a long wait", () => {
   const compiled = compileExprs([{ apiVersion: "example.com/v1", kind: "Widget", current: "data.x.matches('a')" }]);
-  const health = evaluate(compiled, { apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w" }, data: { x: "b".repeat(4 * 1024 + 1) } });
+  const health = evaluate(compiled, { apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w" }, data: { x: "b".repeat(16 * 1024 + 1) } });
   expect(health?.status).not.toBe("Current");
-  expect(health?.message).toMatch(/over the 4096-character limit/);
+  expect(health?.message).toMatch(/over the 16384-character limit/);
+});
+
+describe("every evaluation has a bounded cost", () => {
+  const configMap = (keys: number) => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c" }, data: Object.fromEntries([...Array(keys).keys()].map(i => [`k${i}`, `v${i}`])) });
+  const check = (current: string) => compileExprs([{ apiVersion: "v1", kind: "ConfigMap", current }]);
+
+  it.each([
+    { name: "comprehensions three deep over 1,000 keys", expr: "data.all(a, data.all(b, data.all(c, a != c + 'x')))", keys: 1_000 },
+    { name: "two deep over 1,000 keys", expr: "data.all(a, !data.exists(b, a == b + 'x'))", keys: 1_000 },
+    { name: "a list made 64 times longer by +, walked twice nested", expr: "[1, 2, 3, 4, 5, 6, 7, 8].all(z, (data.map(k, k) + data.map(k, k) + data.map(k, k) + data.map(k, k) + data.map(k, k) + data.map(k, k) + data.map(k, k) + data.map(k, k)).all(a, a != 'x'))", keys: 200 },
+  ])("refuses to start $name: Unknown, CELTooCostly, at once", ({ expr, keys }) => {
+    const compiled = check(expr);
+    const started = performance.now();
+    const health = evaluate(compiled, configMap(keys));
+    expect(performance.now() - started).toBeLessThan(100);
+    expect(health).toMatchObject({ status: "Unknown", reason: "CELTooCostly" });
+    expect(health?.message).toMatch(/^ConfigMap: current expression could take .* steps on this object \(comprehensions nested \d deep, over collections of up to \d+ items\); at most 1e\+6 are allowed: /);
+  });
+
+  it("runs the costliest kind it allows in well under a second (about 50 ms when idle)", () => {
+    // Two deep over 200 keys (every pair visited), 14 nodes: 200^2 x 14 = 560,000 steps, under the budget.
+    const compiled = check("data.all(a, !data.exists(b, a == 'k' && b == 'x'))");
+    const started = performance.now();
+    expect(evaluate(compiled, configMap(200))?.status).toBe("Current");
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  it.each([
+    { name: "a Deployment's conditions", expr: "status.conditions.exists(c, c.type == 'Available' && c.status == 'True')" },
+    { name: "every container of every condition's pod (two deep)", expr: "status.conditions.all(c, spec.template.spec.containers.exists(x, x.name != c.type))" },
+  ])("allows everyday expressions: $name", ({ expr }) => {
+    const compiled = compileExprs([{ apiVersion: "apps/v1", kind: "Deployment", current: expr }]);
+    const deployment = parse(`apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web, generation: 1 }
+spec: { template: { spec: { containers: [{ name: a }, { name: b }] } } }
+status: { observedGeneration: 1, conditions: [{ type: Available, status: "True" }, { type: Progressing, status: "True" }] }
+`) as object;
+    expect(evaluate(compiled, deployment)?.status).toBe("Current");
+  });
 });

@@ -3,6 +3,7 @@
 // every object of the matching group and kind on every poll.
 import { Environment, type ParseResult } from "@marcbachmann/cel-js";
 import { Reason, StageSetError, type HealthExpr } from "../api";
+import { celBudget, celCost, celShape, largestCollection, type CelShape } from "./cel-cost";
 import { unsafeRegex } from "./cel-guard";
 import { callsMatches, re2Function, re2Matches, withLinearRegex } from "./cel-regex";
 import { groupKindKey, isObj, kindOf, type Obj } from "./fields";
@@ -29,6 +30,7 @@ interface CompiledCheck {
   field: ExprField;
   source: string;
   run: ParseResult;
+  shape: CelShape;
 }
 
 /** Compiled exprs by `group/Kind` (the version is ignored, as in Flux). Build with compileExprs. */
@@ -39,7 +41,8 @@ export interface CompiledExprs {
 // Flux's environment minus ext.Sets/ext.Encoders, which the library lacks (contracts.md §8.4).
 // Variables are dyn: like Flux we only parse against the object's top-level fields, since
 // custom resources need not have spec or status.
-const env = new Environment({ unlistedVariablesAreDyn: true, enableOptionalTypes: true, homogeneousAggregateLiterals: true });
+// The limits keep one expression's size, and so the cost bound's factors, small.
+const env = new Environment({ unlistedVariablesAreDyn: true, enableOptionalTypes: true, homogeneousAggregateLiterals: true, limits: { maxAstNodes: 1_000, maxDepth: 50, maxListElements: 256, maxMapEntries: 256 } });
 env.registerFunction(`string.${re2Function}(string): bool`, re2Matches);
 
 // RFC-0009 order: the first expression that is true decides.
@@ -74,7 +77,8 @@ function compileEntry(e: HealthExpr, index: number): CompiledCheck[] {
     if (source === undefined || source === "") return [];
     if (typeof source !== "string") throw invalidAt(e, index, field, "must be a string");
     try {
-      return [{ field, source, run: compileOne(source) }];
+      const run = compileOne(source);
+      return [{ field, source, run, shape: celShape(run.ast) }];
     } catch (err) {
       throw invalidAt(e, index, field, err instanceof Error ? err.message : String(err), err);
     }
@@ -121,7 +125,12 @@ export function evaluate(compiled: CompiledExprs, obj: object): Health | undefin
   const stale = generationNotObservedTolerant(o);
   if (stale) return stale;
   const context = celValues(o) as Record<string, unknown>;
+  const largest = entry.checks.some(c => c.shape.depth > 0) ? largestCollection(o) : 0;
   for (const check of entry.checks) {
+    const cost = celCost(check.shape, largest);
+    if (cost > celBudget) {
+      return unknown("CELTooCostly", `${kindOf(o)}: ${check.field} expression could take ${cost.toExponential(1)} steps on this object (comprehensions nested ${check.shape.depth} deep, over collections of up to ${largest} items); at most ${celBudget.toExponential(0)} are allowed: ${check.source}`);
+    }
     const result = run(check, context);
     if (typeof result !== "boolean") return unknown("CELEvaluationFailed", `${kindOf(o)}: ${check.field} expression ${result.error}`);
     if (result) return outcome(kindOf(o), check);
