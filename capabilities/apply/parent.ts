@@ -2,6 +2,7 @@
 // which kinds and namespaces the stage's members live in, so prune knows where to look.
 // Before an apply it is widened (union), after a prune narrowed, so an interrupted run leaks
 // nothing (kubectl's order, KEP-3659).
+import { Reason, StageSetError } from "../api";
 import type { KubeClient } from "../kube";
 import { ApplySetAnnotation, ApplySetLabel, applySetId, joinSet, OwnerLabel, PruneAnnotation, splitSet, stageParent, tooling } from "./applyset";
 import type { Owner } from "./inventory";
@@ -13,6 +14,12 @@ export interface ParentState {
   namespaces: string[];
   /** The stage had `prune: false` when last applied: teardown leaves its objects in place. */
   pruneDisabled: boolean;
+  /**
+   * A ConfigMap of the parent's name that is not this stage's parent: another StageSet's
+   * whose name and stage join to the same string (`a` + `b-c`, `a-b` + `c`), or anyone else's.
+   * Then this stage has no parent of its own, and must neither write nor delete that one.
+   */
+  foreign?: string;
 }
 
 export const ParentLabel = "stageset.dev/applyset-parent";
@@ -23,9 +30,23 @@ const parentPath = (namespace: string, name?: string) => `/api/v1/namespaces/${e
 
 export async function readParent(client: KubeClient, owner: Owner): Promise<ParentState> {
   const ref = stageParent({ name: owner.stageSet, namespace: owner.namespace }, owner.stage);
-  const res = await client.get<{ metadata?: { annotations?: Record<string, string> } }>(parentPath(ref.namespace, ref.name), { allow: [404] });
-  const ann = res.status === 200 ? (res.body.metadata?.annotations ?? {}) : {};
-  return { id: applySetId(ref), name: ref.name, groupKinds: splitSet(ann[ApplySetAnnotation.groupKinds]), namespaces: splitSet(ann[ApplySetAnnotation.namespaces]), pruneDisabled: ann[PruneAnnotation] === "disabled" };
+  const res = await client.get<{ metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> } }>(parentPath(ref.namespace, ref.name), { allow: [404] });
+  const state: ParentState = { id: applySetId(ref), name: ref.name, groupKinds: [], namespaces: [], pruneDisabled: false };
+  if (res.status !== 200) return state;
+  const labels = res.body.metadata?.labels ?? {};
+  if (labels[ParentLabel] !== "true" || labels[OwnerLabel.stageSet] !== owner.stageSet || labels[OwnerLabel.namespace] !== owner.namespace || labels[OwnerLabel.stage] !== owner.stage) {
+    const theirs = labels[ParentLabel] === "true" ? `the ApplySet parent of StageSet ${labels[OwnerLabel.stageSet]} stage ${labels[OwnerLabel.stage]}` : "not a StageSet's ApplySet parent";
+    return { ...state, foreign: `ConfigMap ${ref.namespace}/${ref.name}, which would be this stage's ApplySet parent, is ${theirs}` };
+  }
+  const ann = res.body.metadata?.annotations ?? {};
+  return { ...state, groupKinds: splitSet(ann[ApplySetAnnotation.groupKinds]), namespaces: splitSet(ann[ApplySetAnnotation.namespaces]), pruneDisabled: ann[PruneAnnotation] === "disabled" };
+}
+
+/** The parent, unless its name is taken by another: then the stage cannot be applied (OwnershipConflict). */
+export async function claimParent(client: KubeClient, owner: Owner): Promise<ParentState> {
+  const parent = await readParent(client, owner);
+  if (parent.foreign) throw new StageSetError(Reason.OwnershipConflict, `stage ${owner.stage}: ${parent.foreign}; rename the stage or the StageSet; nothing was applied`);
+  return parent;
 }
 
 /**

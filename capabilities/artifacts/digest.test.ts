@@ -22,15 +22,16 @@ describe("verifyArtifact accepts", () => {
 describe("verifyArtifact refuses", () => {
   const other = Buffer.from("different bytes");
   it.each([
-    { name: "a sha256 mismatch", digest: `sha256:${hex("sha256", other)}`, size: undefined, message: `artifact digest mismatch: expected sha256:${hex("sha256", other)}, got sha256:${hex("sha256")}` },
-    { name: "a sha512 mismatch", digest: `sha512:${hex("sha512", other)}`, size: undefined, message: `expected sha512:${hex("sha512", other)}, got sha512:${hex("sha512")}` },
-    { name: "a bare hex mismatch", digest: hex("sha256", other), size: undefined, message: `expected sha256:${hex("sha256", other)}, got sha256:${hex("sha256")}` },
+    { name: "a sha256 mismatch", digest: `sha256:${hex("sha256", other)}`, size: undefined, message: `artifact digest mismatch: expected sha256:${hex("sha256", other)}, the bytes downloaded hash to sha256:${hex("sha256").slice(0, 12)}...` },
+    { name: "a sha512 mismatch", digest: `sha512:${hex("sha512", other)}`, size: undefined, message: `expected sha512:${hex("sha512", other)}, the bytes downloaded hash to sha512:${hex("sha512").slice(0, 12)}...` },
+    { name: "a bare hex mismatch", digest: hex("sha256", other), size: undefined, message: `expected sha256:${hex("sha256", other)}, the bytes downloaded hash to sha256:${hex("sha256").slice(0, 12)}...` },
     { name: "an unsupported algorithm", digest: `blake3:${"a".repeat(64)}`, size: undefined, message: `unsupported digest algorithm "blake3" in "blake3:${"a".repeat(64)}" (supported: sha256, sha384, sha512)` },
     { name: "md5", digest: `md5:${hex("md5")}`, size: undefined, message: `unsupported digest algorithm "md5"` },
     { name: "uppercase hex", digest: `sha256:${hex("sha256").toUpperCase()}`, size: undefined, message: "sha256 needs exactly 64 lowercase hex characters" },
     { name: "hex of the wrong length", digest: `sha384:${hex("sha256")}`, size: undefined, message: "sha384 needs exactly 96 lowercase hex characters" },
     { name: "an empty digest", digest: "", size: undefined, message: "the artifact publishes no digest" },
-    { name: "a size mismatch", digest: `sha256:${hex("sha256")}`, size: bytes.length + 1, message: `artifact size mismatch: expected ${bytes.length + 1} bytes, got ${bytes.length} bytes` },
+    { name: "a size mismatch", digest: `sha256:${hex("sha256")}`, size: bytes.length + 1, message: `artifact size mismatch: expected ${bytes.length + 1} bytes, the download was shorter` },
+    { name: "a download longer than published", digest: `sha256:${hex("sha256")}`, size: bytes.length - 1, message: `artifact size mismatch: expected ${bytes.length - 1} bytes, the download was longer` },
   ])("$name", ({ digest, size, message }) => {
     let err: unknown;
     try {

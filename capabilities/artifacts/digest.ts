@@ -28,20 +28,24 @@ export function parseDigest(digest: string): ParsedDigest {
   return { algorithm, hex };
 }
 
-/** Throws unless `bytes` hash to `digest`. The message gives both digests. */
+/**
+ * Throws unless `bytes` hash to `digest`. The message gives the expected digest and only the
+ * start of the one computed: whoever can point a source at a URL must not learn the exact
+ * digest (or size) of what some other address serves, and then publish it as their own.
+ */
 export function verifyDigest(bytes: Uint8Array, digest: string): void {
   const { algorithm, hex } = parseDigest(digest);
   const got = createHash(algorithm).update(bytes).digest("hex");
   if (got !== hex) {
-    throw failed(`artifact digest mismatch: expected ${algorithm}:${hex}, got ${algorithm}:${got}`);
+    throw failed(`artifact digest mismatch: expected ${algorithm}:${hex}, the bytes downloaded hash to ${algorithm}:${got.slice(0, 12)}...`);
   }
 }
 
-/** Throws when the artifact publishes a size and the bytes differ from it. */
+/** Throws when the artifact publishes a size and the bytes differ from it (without saying by how much). */
 export function verifySize(bytes: Uint8Array, size: number | undefined): void {
   if (size === undefined) return;
   if (bytes.length !== size) {
-    throw failed(`artifact size mismatch: expected ${size} bytes, got ${bytes.length} bytes`);
+    throw failed(`artifact size mismatch: expected ${size} bytes, the download ${bytes.length < size ? "was shorter" : "was longer"}`);
   }
 }
 

@@ -3,7 +3,7 @@
 // the spec are torn down in reverse order, and the StageSet becomes Ready. Deletion tears
 // every stage down in reverse order before the finalizer lets go.
 import { ConditionType, Reason, StageSetError } from "../api";
-import { deleteParent, groupKind, listParentStages, objectId, pruneStage, readParent, releaseMembers, writeParent } from "../apply";
+import { claimParent, deleteParent, groupKind, listParentStages, objectId, pruneStage, readParent, releaseMembers, writeParent } from "../apply";
 import { getCondition, markReady } from "./conditions";
 import { periodicResync } from "./plan";
 import { syncReadyCondition } from "./health-sync";
@@ -22,7 +22,7 @@ export async function finishRun(run: Run): Promise<Outcome> {
     run.stage = stage;
     const objects = await stageObjects(run, stage);
     const owner = ownerOf(run, stage);
-    const parent = await readParent(run.client, owner);
+    const parent = await claimParent(run.client, owner);
     if (run.stages.find(s => s.name === stage)?.prune !== false) {
       const result = await pruneStage(run.client, run.deps.discovery, owner, parent, new Set(objects.map(objectId)));
       pruned += result.deleted.length;
@@ -57,6 +57,8 @@ async function teardownRemovedStages(run: Run): Promise<string[]> {
 export async function teardownStage(run: Run, stage: string): Promise<void> {
   const owner = ownerOf(run, stage);
   const parent = await readParent(run.client, owner);
+  // Its parent's name is another's: this stage never applied anything, so there is nothing to tear down.
+  if (parent.foreign) return run.deps.log.info({ namespace: run.key.namespace, stageset: run.key.name, stage, parent: parent.foreign }, "stage has no ApplySet parent of its own; nothing to tear down");
   // prune: false (in the spec, or as recorded on the parent of a stage gone from it): the objects stay, released.
   const inSpec = run.stages.find(s => s.name === stage);
   if (inSpec ? inSpec.prune === false : parent.pruneDisabled) {

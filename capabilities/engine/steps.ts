@@ -1,7 +1,7 @@
 // The steps of a run: start (pin and check every stage), apply one stage, wait for it, and
 // finish (prune, tear down removed stages, Ready). Each step updates the status and saves it.
 import { Reason, StageSetError } from "../api";
-import { applySetId, applyStage, duplicateClaims, groupKind, kindKey, kindsDefinedBy, placeObjects, readParent, refuseForbiddenApplies, refuseForeignClaims, resolveResources, stageParent, writeParent, type KubeObject } from "../apply";
+import { applySetId, applyStage, duplicateClaims, groupKind, kindKey, kindsDefinedBy, placeObjects, claimParent, refuseForbiddenApplies, refuseForeignClaims, resolveResources, stageParent, writeParent, type KubeObject } from "../apply";
 import { currentRecords } from "../actions";
 import { compileExprs } from "../health";
 import { durationOr, formatDuration } from "../api";
@@ -99,7 +99,7 @@ export async function applyStep(run: Run, stage: string): Promise<void> {
   setStage(run, { name: stage, phase: "Applying", attemptedRevision: revision, message: `Applying ${objects.length} objects` });
   run.status.currentStage = stage;
   run.status.currentRevision = revision;
-  const parent = await readParent(run.client, owner);
+  const parent = await claimParent(run.client, owner);
   const namespaces = objects.map(o => o.metadata.namespace ?? run.key.namespace);
   await writeParent(run.client, owner, run.stageNames.indexOf(stage), [...parent.groupKinds, ...objects.map(groupKind)], [...parent.namespaces, ...namespaces], stageSpec(run, stage).prune !== false);
   const prior = await run.deps.applySnapshots?.before(objects, run.deps.discovery, run.deps.liveHealth);

@@ -181,9 +181,36 @@ describe("ownership between StageSets", () => {
     await applyStageSet("own-b", [{ name: "s", takeOwnership: true }]);
     await eventually(() => read("own-b"), ready, { what: "the second StageSet Ready with takeOwnership" });
     expect((await getConfigMap("own-shared"))?.metadata?.labels?.["stageset.dev/name"]).toBe("own-b");
+    // No tug-of-war: the first, asked to reconcile with the object still in its artifact, is refused and changes nothing.
+    await K8s(StageSet, { name: "own-a", namespace: env.ns }).Patch([{ op: "add", path: "/metadata/annotations", value: { "reconcile.fluxcd.io/requestedAt": "take-it-back" } }]);
+    const pulled = await eventually(() => read("own-a"), ss => ss.status?.conditions?.some(c => c.type === "Ready" && c.reason === "OwnershipConflict") ?? false, { what: "the first refused once the second holds the object" });
+    expect(pulled.status!.conditions!.find(c => c.type === "Ready")!.message).toContain(`belongs to StageSet ${env.ns}/own-b (stage s)`);
+    expect((await getConfigMap("own-shared"))?.data).toEqual({ color: "red" });
+    expect((await getConfigMap("own-shared"))?.metadata?.labels?.["stageset.dev/name"]).toBe("own-b");
     const second = await publish("own-a", "s", { "a.yaml": configMap("own-a-only") }, "v2");
     await eventually(() => read("own-a"), readyAt({ s: second }), { what: "the first StageSet Ready without the shared object" });
     expect(await uidOf("own-shared")).toBe(uid);
     expect((await getConfigMap("own-shared"))?.data).toEqual({ color: "red" });
+  });
+
+  it("refuses a stage whose ApplySet parent name another StageSet's stage already holds (a + b-c, a-b + c), and leaves that one whole", async () => {
+    // (The artifacts' usual names, <StageSet>-<stage>, would collide as well: these are named apart.)
+    const first = (await env.artifacts.publish({ namespace: env.ns, name: "pa-first" }, { files: configMaps("pa-first") }, { label: "v1" })).revision;
+    await applyStageSet("pa", [{ name: "b-c", sourceRef: { name: "pa-first" } }]);
+    await eventually(() => read("pa"), readyAt({ "b-c": first }), { what: "StageSet pa Ready" });
+    await env.artifacts.publish({ namespace: env.ns, name: "pa-second" }, { files: configMaps("pa-second") }, { label: "v1" });
+    await applyStageSet("pa-b", [{ name: "c", sourceRef: { name: "pa-second" } }]);
+    const refused = await eventually(() => read("pa-b"), ss => ss.status?.conditions?.some(c => c.type === "Ready" && c.reason === "OwnershipConflict") ?? false, { what: "OwnershipConflict on the parent's name" });
+    expect(refused.status!.conditions!.find(c => c.type === "Ready")!.message).toBe(
+      `stage c: ConfigMap ${env.ns}/stageset-pa-b-c, which would be this stage's ApplySet parent, is the ApplySet parent of StageSet pa stage b-c; rename the stage or the StageSet; nothing was applied`,
+    );
+    expect(await getConfigMap("pa-second")).toBeUndefined();
+    // Deleting the refused StageSet tears down nothing of the other's.
+    await K8s(StageSet).InNamespace(env.ns).Delete("pa-b");
+    await eventually(() => K8s(StageSet).InNamespace(env.ns).Get("pa-b").then(() => false, () => true), gone => gone, { what: "pa-b deleted" });
+    const parent = await getConfigMap("stageset-pa-b-c");
+    expect(parent?.metadata?.labels).toMatchObject({ "stageset.dev/name": "pa", "stageset.dev/stage": "b-c" });
+    expect(await getConfigMap("pa-first")).toBeDefined();
+    expect(ready(await read("pa"))).toBe(true);
   });
 });
