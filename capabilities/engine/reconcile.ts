@@ -10,7 +10,7 @@ import type { Outcome } from "./queue";
 import { logFields, newRun, nowISO, save, setStage, type EngineDeps, type Run } from "./run";
 import { resolveSources } from "./sources";
 import { readStageSet, stageSetPath, type StageSetKey } from "./status";
-import { applyStep, compileStageExprs, startRun, waitStep } from "./steps";
+import { applyStep, compileStageExprs, preflight, startRun, waitStep } from "./steps";
 import { actionStep, hooksOf, runOnFailure } from "./actions";
 import { syncLiveHealth } from "./health-sync";
 import { describeProblems, validateStageSet } from "../admission";
@@ -58,6 +58,8 @@ async function drive(run: Run): Promise<Outcome> {
         await startRun(run, step.why, requestedAt);
         break;
       case "action": {
+        // Nothing of a stage runs, its pre actions included, before it is known that it may apply.
+        if (step.hook === "pre") await preflight(run, step.stage);
         const outcome = await actionStep(run, step.stage, step.hook);
         if (outcome) return outcome;
         break;

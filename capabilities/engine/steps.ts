@@ -1,7 +1,7 @@
 // The steps of a run: start (pin and check every stage), apply one stage, wait for it, and
 // finish (prune, tear down removed stages, Ready). Each step updates the status and saves it.
 import { Reason, StageSetError } from "../api";
-import { applySetId, applyStage, duplicateClaims, groupKind, kindKey, kindsDefinedBy, placeObjects, claimParent, refuseForbiddenApplies, refuseForeignClaims, resolveResources, stageParent, writeParent, type KubeObject } from "../apply";
+import { applySetId, applyStage, duplicateClaims, groupKind, kindKey, kindsDefinedBy, placeObjects, claimParent, refuseForbiddenApplies, refuseForeignClaims, resolveResources, stageParent, writeParent, type KubeObject, type ParentState } from "../apply";
 import { currentRecords } from "../actions";
 import { compileExprs } from "../health";
 import { durationOr, formatDuration } from "../api";
@@ -87,19 +87,28 @@ export async function startRun(run: Run, why: string, requestedAt: string | unde
   if (why !== periodicResync) await run.deps.events.record(run.ss, "Normal", Reason.Progressing, `Run started: ${why}`);
 }
 
-export async function applyStep(run: Run, stage: string): Promise<void> {
+/**
+ * What must hold before anything of the stage happens (its pre actions included): every kind
+ * known, the ServiceAccount allowed, no object or parent name another's. Throws the refusal.
+ */
+export async function preflight(run: Run, stage: string): Promise<{ objects: KubeObject[]; ctx: Parameters<typeof resolveResources>[0]; parent: ParentState }> {
   run.stage = stage;
   const objects = await stageObjects(run, stage);
   const owner = ownerOf(run, stage);
   const id = applySetId(stageParent({ name: run.key.name, namespace: run.key.namespace }, stage));
   const ctx = { client: run.client, discovery: run.deps.discovery, owner, applySetId: id, concurrency: run.deps.applyConcurrency };
   await checkKindsBeforeApply(run, ctx, objects);
+  return { objects, ctx, parent: await claimParent(run.client, owner) };
+}
+
+export async function applyStep(run: Run, stage: string): Promise<void> {
+  const { objects, ctx, parent } = await preflight(run, stage);
+  const owner = ctx.owner;
   const revision = run.status.lastAttemptedRevisions![stage]!;
   const reapply = run.status.stages?.find(s => s.name === stage)?.appliedRevision === revision;
   setStage(run, { name: stage, phase: "Applying", attemptedRevision: revision, message: `Applying ${objects.length} objects` });
   run.status.currentStage = stage;
   run.status.currentRevision = revision;
-  const parent = await claimParent(run.client, owner);
   const namespaces = objects.map(o => o.metadata.namespace ?? run.key.namespace);
   await writeParent(run.client, owner, run.stageNames.indexOf(stage), [...parent.groupKinds, ...objects.map(groupKind)], [...parent.namespaces, ...namespaces], stageSpec(run, stage).prune !== false);
   const prior = await run.deps.applySnapshots?.before(objects, run.deps.discovery, run.deps.liveHealth);

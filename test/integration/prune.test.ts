@@ -23,8 +23,8 @@ const ready = (ss: StageSet) => ss.status?.conditions?.some(c => c.type === "Rea
 /** Ready, at the end of a run that applied exactly these revisions. */
 const readyAt = (revisions: Record<string, string>) => (ss: StageSet) => ready(ss) && Object.entries(revisions).every(([s, r]) => ss.status?.lastAppliedRevisions?.[s] === r);
 
-/** Each stage `<stage>` of StageSet `<ss>` reads the ExternalArtifact `<ss>-<stage>`. */
-async function applyStageSet(name: string, stages: Omit<Stage, "sourceRef">[], extra: { suspend?: boolean } = {}) {
+/** Each stage `<stage>` of StageSet `<ss>` reads the ExternalArtifact `<ss>-<stage>`, unless it names its own sourceRef. */
+async function applyStageSet(name: string, stages: (Omit<Stage, "sourceRef"> & Partial<Pick<Stage, "sourceRef">>)[], extra: { suspend?: boolean } = {}) {
   await K8s(StageSet).Apply({ metadata: { name, namespace: env.ns }, spec: { ...extra, stages: stages.map(s => ({ sourceRef: { name: `${name}-${s.name}` }, ...s })) } });
 }
 

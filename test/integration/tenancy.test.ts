@@ -64,6 +64,15 @@ describe("a StageSet acting as its ServiceAccount (edit in its own namespace onl
     expect(await configMapIn(env.ns, "cross-own")).toBeUndefined(); // not even what it could write
   });
 
+  it("runs none of a refused stage's pre actions", async () => {
+    const marker = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "pre-ran" }, data: { k: "v" } };
+    await release(env.ns, "pre-refused", { "b.yaml": cm("pre-intruder", teamB) }, { serviceAccountName: "deployer", stage: { actions: { pre: [{ name: "mark", apply: { manifests: [marker] } }] } } });
+    const ss = await refusal(env.ns, "pre-refused", "Forbidden");
+    expect(readyOf(ss)?.message).toContain(`serviceaccount ${env.ns}/deployer cannot create configmaps in namespace ${teamB}`);
+    expect(ss.status?.actions ?? []).toEqual([]);
+    expect(await configMapIn(env.ns, "pre-ran")).toBeUndefined();
+  });
+
   it("is refused a ClusterRole granting everything", async () => {
     await release(env.ns, "escalate", { "role.yaml": clusterRole(`${env.ns}-everything`) }, { serviceAccountName: "deployer" });
     const ss = await refusal(env.ns, "escalate", "Forbidden");
