@@ -12,6 +12,12 @@ export interface ArtifactLimits {
   maxEntries: number;
   /** Whole download, from connect to the last body byte, in milliseconds. */
   downloadTimeoutMs: number;
+  /**
+   * Most YAML nodes in one stage's manifests, as bounded before parsing (lines and the
+   * characters , : [ { counted): parsing costs ~10 µs and ~1 KiB a node, on the thread that
+   * also serves the gate.
+   */
+  maxManifestNodes: number;
 }
 
 const MiB = 1024 * 1024;
@@ -24,12 +30,13 @@ export const defaultLimits: Readonly<ArtifactLimits> = Object.freeze({
   maxFileBytes: 10 * MiB,
   maxEntries: 10_000,
   downloadTimeoutMs: 60_000,
+  maxManifestNodes: 100_000,
 });
 
 /** Tar framing allowed per entry on top of file contents: headers, padding, pax or GNU long names. */
 const framingPerEntry = 4 * 1024;
 /** GNU tar pads archives to 20-block records, so a little zero tail is normal. */
-const trailerAllowance = 20 * 512;
+export const trailerAllowance = 20 * 512;
 
 /**
  * The largest decompressed tar stream we accept. It bounds memory before the tar is parsed,

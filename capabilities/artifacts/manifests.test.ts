@@ -99,3 +99,39 @@ describe("parseManifests refuses", () => {
     expect((err as StageSetError).message).toMatch(message);
   });
 });
+
+describe("the parse budget (a tenant's manifests must not hold up the controller)", () => {
+  const keys = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `  k${i + from}: v`).join("\n");
+  const big = (n: number) => `${cm("big")}data:\n${keys(n)}\n`;
+
+  it("refuses a stage whose manifests may hold more nodes than the limit, before parsing, naming path and limit", () => {
+    const started = performance.now();
+    const err = (() => {
+      try {
+        parseManifests(files({ "deploy/a.yaml": big(60), "deploy/b.yaml": cm("b") }), "deploy", false, 100);
+      } catch (e) {
+        return e as StageSetError;
+      }
+    })();
+    expect(err).toBeInstanceOf(StagePathError);
+    expect(err?.reason).toBe(Reason.ManifestInvalid);
+    expect(err?.message).toMatch(/^path "deploy": its manifests may hold 1\d\d YAML nodes \(lines and , : \[ \{ counted\), over the limit of 100 per stage \(STAGESET_MAX_MANIFEST_NODES\)/);
+    expect(performance.now() - started).toBeLessThan(100);
+  });
+
+  it.each([
+    { name: "flow maps nested on one line", text: `${cm("x")}data: ${"{a: ".repeat(200)}b${"}".repeat(200)}\n` },
+    { name: "a flow list on one line", text: `${cm("x")}data: {k: [${Array(200).fill("1").join(", ")}]}\n` },
+  ])("counts $name, not only lines", ({ text }) => {
+    expect(() => parseManifests(files({ "a.yaml": text }), "./", false, 150)).toThrow(/over the limit of 150 per stage/);
+  });
+
+  it("finds a duplicate key in a map of 100,000 keys in one pass (the library's own check took minutes)", () => {
+    const text = `${cm("dup")}data:\n${keys(100_000)}\n  k5: again\n`;
+    const started = performance.now();
+    expect(() => parseManifests(files({ "a.yaml": text }), "./", false, 1_000_000)).toThrow(/^a\.yaml \(document 1\): invalid YAML at line 100006, column 3: Map keys must be unique$/);
+    const ms = performance.now() - started;
+    console.log(`a map of 100,000 keys with one duplicate: refused in ${ms.toFixed(0)} ms`);
+    expect(ms).toBeLessThan(10_000);
+  });
+});

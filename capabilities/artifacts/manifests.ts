@@ -2,6 +2,7 @@
 // the API server could accept, each with its source so that later errors can name it.
 import { ManifestError } from "../api";
 import { filesUnder, stageDirectory, StagePathError } from "./stage-path";
+import { defaultLimits } from "./limits";
 import type { ArchiveFiles } from "./untar";
 import { yamlDocuments, type YamlDocument } from "./yaml-documents";
 
@@ -32,10 +33,14 @@ const manifestExtensions = [".yaml", ".yml", ".json"];
  * apply nothing and prune nothing. For the same reason an empty set is an error, because
  * applying an empty stage would prune everything it owns.
  */
-export function parseManifests(files: ArchiveFiles, path = "./", allowFile = false): ParsedObject[] {
+export function parseManifests(files: ArchiveFiles, path = "./", allowFile = false, maxNodes = defaultLimits.maxManifestNodes): ParsedObject[] {
   const dir = stageDirectory(path);
   const manifests = filesUnder(files, dir, path, allowFile).filter(([name]) => manifestExtensions.some(ext => name.endsWith(ext)));
   if (manifests.length === 0) throw new StagePathError(path, "no manifests (.yaml, .yml or .json files) under this path in the artifact");
+  const nodes = manifests.reduce((n, [, content]) => n + structuralCharacters(content), 0);
+  if (nodes > maxNodes) {
+    throw new StagePathError(path, `its manifests may hold ${nodes} YAML nodes (lines and , : [ { counted), over the limit of ${maxNodes} per stage (STAGESET_MAX_MANIFEST_NODES); parsing that much would hold up the controller: split the stage, or raise the limit`);
+  }
   const objects: ParsedObject[] = [];
   for (const [file, content] of manifests) {
     for (const doc of yamlDocuments(file, content)) objects.push(...documentObjects(file, doc));
@@ -43,6 +48,17 @@ export function parseManifests(files: ArchiveFiles, path = "./", allowFile = fal
   if (objects.length === 0) throw new StagePathError(path, "the manifests under this path define no objects");
   rejectDuplicates(objects);
   return objects;
+}
+
+// Every YAML node starts a line or follows one of , : [ { so their count bounds the nodes
+// (a ":" or "," inside a string counts too: the bound errs high, never low).
+const structural = new Uint8Array(256);
+for (const c of "\n,:[{") structural[c.charCodeAt(0)] = 1;
+
+function structuralCharacters(content: Uint8Array): number {
+  let n = 1;
+  for (const byte of content) n += structural[byte]!;
+  return n;
 }
 
 /** `deploy/app.yaml (document 2)`, `… items[3]` for a List member: for error messages. */

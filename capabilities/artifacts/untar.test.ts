@@ -127,12 +127,27 @@ describe("extractTarGz refuses", () => {
 describe("gunzipArchiveAsync", () => {
   const refusal = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as ArtifactError);
 
-  it("refuses a decompression bomb off the event loop too: at the cap when nothing declares it", async () => {
-    // Without maxFileBytes no header gives it away: it inflates up to the cap, and no further.
-    const err = await refusal(gunzipArchiveAsync(await bomb(8), { maxExtractedBytes: limits.maxExtractedBytes, maxEntries: limits.maxEntries }));
+  // Each shape is refused while it inflates, within a few blocks of where it gives itself
+  // away: none gets anywhere near the cap (1140736 bytes here).
+  it.each([
+    { name: "zeros with no tar header at all", archive: () => gzipSync(Buffer.alloc(8 * MiB)), message: "more than 10240 bytes (10 KiB) of data after the end of the tar archive at byte 0; refusing a possible decompression bomb" },
+    { name: "entries under the file cap that add up past the total cap", archive: () => tarGz(Array.from({ length: 18 }, (_, i) => ({ name: `f${i}.yaml`, body: Buffer.alloc(60 * 1024) }))), message: 'archive entries up to "f17.yaml" declare 1105920 bytes (1.1 MiB) in all, over the cap of 1048576 bytes (1 MiB) (maxExtractedBytes); refusing a possible decompression bomb' },
+    { name: "a GNU long-name entry that declares 200 MiB", archive: () => gz(header("././@LongLink", "L", 200 * MiB, "gnu"), Buffer.alloc(MiB)), message: 'archive entry "././@LongLink" of type "L" declares 209715200 bytes (200 MiB), over the per-file cap of 65536 bytes (64 KiB) (maxFileBytes); refusing a possible decompression bomb' },
+    { name: "a pax size of 200 MiB for a header of 0", archive: () => gz(entry("PaxHeaders/x", "x", paxBody({ size: String(200 * MiB) })), header("s.yaml", "0", 0), Buffer.alloc(MiB)), message: 'archive entry "s.yaml" declares 209715200 bytes (200 MiB), over the per-file cap of 65536 bytes (64 KiB) (maxFileBytes); refusing a possible decompression bomb' },
+    { name: "gzipped text that is not a tar", archive: () => gzipSync(Buffer.from("kind: ConfigMap\n".repeat(64 * 1024))), message: /^more than 10240 bytes \(10 KiB\) of data after a header that does not parse at byte 0 \(tar header at offset 0: checksum mismatch/ },
+  ])("refuses $name while inflating", async ({ archive, message }) => {
+    const err = await refusal(gunzipArchiveAsync(archive(), limits));
     expect(err).toBeInstanceOf(ArtifactError);
     expect(err?.reason).toBe(Reason.ArtifactExtractionFailed);
-    expect(err?.message).toMatch(/decompressed archive exceeds the cap of 1140736 bytes/);
+    expect(err?.message).toMatch(typeof message === "string" ? new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`) : message);
+  });
+
+  it("reads a pax size as untar does: a 20 KiB file whose header says 0 is accepted, as the sync form accepts it", async () => {
+    const body = Buffer.alloc(20 * 1024, "a");
+    const archive = gz(entry("PaxHeaders/x", "x", paxBody({ size: String(body.length) })), header("s.yaml", "0", 0), body, end);
+    const stream = await gunzipArchiveAsync(archive, limits);
+    expect(extractTarGz(archive, limits).get("s.yaml")?.equals(body)).toBe(true);
+    expect(stream.length).toBeGreaterThan(body.length);
   });
 
   it("refuses a bomb whose one entry declares more than maxFileBytes as soon as its header is in", async () => {

@@ -1,6 +1,6 @@
 // One manifest file to plain JS documents. YAML is read the way Flux's kustomize-controller
 // reads it, so that a manifest means the same thing here as it does under a Flux Kustomization.
-import { LineCounter, parseAllDocuments, type ScalarTag } from "yaml";
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type ScalarTag } from "yaml";
 import { ManifestError } from "../api";
 
 export interface YamlDocument {
@@ -29,10 +29,12 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 export function yamlDocuments(file: string, content: Uint8Array): YamlDocument[] {
   const text = decode(file, content);
   const lineCounter = new LineCounter();
+  // uniqueKeys is checked below, in one pass: the library's own check compares every pair of
+  // keys, so one map of many keys took minutes (a tenant's way to stall the controller).
   const docs = parseAllDocuments(text, {
     lineCounter,
     merge: true,
-    uniqueKeys: true,
+    uniqueKeys: false,
     customTags: tags => [legacyOctal, ...tags],
   });
   const out: YamlDocument[] = [];
@@ -43,12 +45,37 @@ export function yamlDocuments(file: string, content: Uint8Array): YamlDocument[]
       const where = at ? `line ${at.line}, column ${at.col}` : "an unknown position";
       throw new ManifestError(file, `invalid YAML at ${where}: ${firstLine(error.message)}`, index);
     }
+    const duplicate = firstDuplicateKey(doc.contents);
+    if (duplicate !== undefined) {
+      const at = lineCounter.linePos(duplicate);
+      throw new ManifestError(file, `invalid YAML at line ${at.line}, column ${at.col}: Map keys must be unique`, index);
+    }
     const value = documentValue(file, index, () => doc.toJS({ maxAliasCount: 100 }));
     if (value === null || value === undefined) return;
     const start = doc.contents?.range[0] ?? 0;
     out.push({ index, line: lineCounter.linePos(start).line, value });
   });
   return out;
+}
+
+/** Where the first scalar key that repeats in its map starts (merge keys aside), depth first. */
+function firstDuplicateKey(root: unknown): number | undefined {
+  const stack: unknown[] = [root];
+  while (stack.length) {
+    const node = stack.pop();
+    if (isSeq(node)) stack.push(...[...node.items].reverse());
+    if (!isMap(node)) continue;
+    const seen = new Set<unknown>();
+    for (const pair of node.items) {
+      const key = pair.key;
+      if (isScalar(key) && key.value !== "<<") {
+        if (seen.has(key.value)) return key.range?.[0];
+        seen.add(key.value);
+      }
+    }
+    for (let i = node.items.length - 1; i >= 0; i--) stack.push(node.items[i]!.value);
+  }
+  return undefined;
 }
 
 // maxAliasCount bounds alias expansion, so a "billion laughs" document fails instead of

@@ -7,6 +7,7 @@ import { Log } from "pepr";
 import { resolveRef, sourceKey, type StageSet } from "../api";
 import { OwnerLabel } from "../apply";
 import { allowlistProblems, type Lookup } from "../actions";
+import { defaultLimits } from "../artifacts";
 import { ReadinessView } from "../gate";
 import { Discovery, KubeClient } from "../kube";
 import { EngineMetrics, type ReconcileResult } from "../metrics";
@@ -33,6 +34,8 @@ export interface ControllerOptions {
   defaultServiceAccount?: string;
   /** Default: STAGESET_NO_CROSS_NAMESPACE_REFS=true. */
   noCrossNamespaceRefs?: boolean;
+  /** Default: STAGESET_MAX_MANIFEST_NODES, else 100,000. */
+  maxManifestNodes?: number;
 }
 
 interface Seen {
@@ -79,7 +82,7 @@ export class Controller {
       discovery,
       liveHealth: this.liveHealth,
       applySnapshots: new ApplySnapshots(),
-      artifacts: new ArtifactCache(this.metrics, undefined, undefined, { allowlist: actionAllowlist, lookup: opts.lookup }),
+      artifacts: new ArtifactCache(this.metrics, { ...defaultLimits, maxManifestNodes: opts.maxManifestNodes ?? positiveInteger("STAGESET_MAX_MANIFEST_NODES") ?? defaultLimits.maxManifestNodes }, undefined, { allowlist: actionAllowlist, lookup: opts.lookup }),
       events: eventRecorder(client, (msg, err) => log.debug({ err: String(err) }, msg)),
       log,
       now: Date.now,
@@ -168,4 +171,13 @@ function namespacesFromEnv(): string[] | undefined {
 function parseKey(key: string): { namespace: string; name: string } {
   const [namespace, name] = key.split("/");
   return { namespace: namespace!, name: name! };
+}
+
+/** A whole number above zero from the environment; undefined when unset; an error when malformed. */
+function positiveInteger(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name}=${JSON.stringify(raw)} is not a whole number above zero`);
+  return n;
 }

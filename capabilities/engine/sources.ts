@@ -65,7 +65,7 @@ export class ArtifactCache {
       throw prefixed(err, `stage ${stage}: artifact ${artifact.revision}`);
     });
     try {
-      return parseManifests(files, path, allowFile);
+      return parseManifests(files, path, allowFile, this.limits.maxManifestNodes);
     } catch (err) {
       throw prefixed(err, `stage ${stage}: artifact ${artifact.revision}`);
     }
