@@ -6,6 +6,7 @@
 //   - the time from an object's degradation (a ConfigMap of a Ready stage deleted) to the
 //     gate's 403, p50/p95 over 20 degradations.
 // Run: npm run bench:live-health
+import { watcherNodeOptions } from "../scripts/watcher-env";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
     const gatePort = await freePort();
     module = spawn(process.execPath, [bundleModule()], {
       cwd: root,
-      env: { ...process.env, PEPR_WATCH_MODE: "true", PEPR_PORT: String(await freePort()), SSL_CERT_PATH: join(pki, "apiserver.crt"), SSL_KEY_PATH: join(pki, "apiserver.key"), STAGESET_WATCH_NAMESPACES: ns, STAGESET_GATE_ADDRESS: `127.0.0.1:${gatePort}`, STAGESET_METRICS_ADDRESS: `127.0.0.1:${await freePort()}`, LOG_LEVEL: "warn" },
+      env: { ...process.env, PEPR_WATCH_MODE: "true", PEPR_PORT: String(await freePort()), SSL_CERT_PATH: join(pki, "apiserver.crt"), SSL_KEY_PATH: join(pki, "apiserver.key"), STAGESET_WATCH_NAMESPACES: ns, STAGESET_GATE_ADDRESS: `127.0.0.1:${gatePort}`, STAGESET_METRICS_ADDRESS: `127.0.0.1:${await freePort()}`, LOG_LEVEL: "warn", NODE_OPTIONS: watcherNodeOptions },
       stdio: ["ignore", "ignore", "inherit"],
     });
     const pid = module.pid!;

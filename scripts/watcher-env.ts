@@ -26,3 +26,10 @@ export function watcherEnv(values: Record<string, unknown>): { name: string; val
   const at = (path: string) => path.split(".").reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), values);
   return watcherSettings.filter(s => at(s.value)).map(s => ({ name: s.env, value: String(at(s.value)) }));
 }
+
+/**
+ * Node's heap cap for the watcher's processes (Pepr's controller and the module it forks). Set,
+ * not left to Node's guess from the pod's memory limit, so that V8 collects garbage before the
+ * heap grows toward the limit, and the tests and benchmarks run the module as the pod does.
+ */
+export const watcherNodeOptions = "--max-old-space-size=128";

@@ -3,18 +3,17 @@
 import type { Artifact } from "../api";
 import { verifyArtifact } from "./digest";
 import { downloadArtifact } from "./fetch";
-import { gunzipArchiveAsync } from "./gunzip";
 import { defaultLimits, type ArtifactLimits } from "./limits";
-import { parseManifests, type ParsedObject } from "./manifests";
-import { extractTar } from "./untar";
+import { isManifestFile, parseManifests, type ParsedObject } from "./manifests";
+import { extractTarGzAsync } from "./untar";
 
 export { parseDigest, verifyArtifact, verifyDigest, verifySize } from "./digest";
 export { downloadArtifact, type DownloadGuard } from "./fetch";
-export { gunzipArchive, gunzipArchiveAsync } from "./gunzip";
+export { gunzipArchive } from "./gunzip";
 export { decompressedCap, defaultLimits, formatBytes, type ArtifactLimits } from "./limits";
-export { describeSource, parseManifests, type ManifestObject, type ManifestSource, type ParsedObject } from "./manifests";
+export { describeSource, isManifestFile, parseManifests, type ManifestObject, type ManifestSource, type ParsedObject } from "./manifests";
 export { stageDirectory, StagePathError } from "./stage-path";
-export { extractTar, extractTarGz, normaliseEntryName, type ArchiveFiles, type ExtractLimits } from "./untar";
+export { extractTar, extractTarGz, extractTarGzAsync, normaliseEntryName, type ArchiveFiles, type ExtractLimits } from "./untar";
 
 /**
  * Download → verify → extract → parse, for one stage's `path` inside the artifact.
@@ -29,6 +28,6 @@ export async function loadStageManifests(
 ): Promise<ParsedObject[]> {
   const bytes = await downloadArtifact(artifact, limits, signal);
   verifyArtifact(bytes, artifact);
-  const files = extractTar(await gunzipArchiveAsync(bytes, limits), limits);
+  const files = await extractTarGzAsync(bytes, limits, isManifestFile);
   return parseManifests(files, path);
 }

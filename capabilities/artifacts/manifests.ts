@@ -27,6 +27,9 @@ export interface ParsedObject {
 
 const manifestExtensions = [".yaml", ".yml", ".json"];
 
+/** Files a stage (or an action's path) can read: extraction keeps these and drops the rest. */
+export const isManifestFile = (path: string) => manifestExtensions.some(ext => path.endsWith(ext));
+
 /**
  * Parses the `.yaml`, `.yml` and `.json` files under `path`, in path order, documents in file
  * order. Throws rather than return a partial set: a stage whose manifests do not all parse must
@@ -35,7 +38,7 @@ const manifestExtensions = [".yaml", ".yml", ".json"];
  */
 export function parseManifests(files: ArchiveFiles, path = "./", allowFile = false, maxNodes = defaultLimits.maxManifestNodes): ParsedObject[] {
   const dir = stageDirectory(path);
-  const manifests = filesUnder(files, dir, path, allowFile).filter(([name]) => manifestExtensions.some(ext => name.endsWith(ext)));
+  const manifests = filesUnder(files, dir, path, allowFile).filter(([name]) => isManifestFile(name));
   if (manifests.length === 0) throw new StagePathError(path, "no manifests (.yaml, .yml or .json files) under this path in the artifact");
   const nodes = manifests.reduce((n, [, content]) => n + structuralCharacters(content), 0);
   if (nodes > maxNodes) {

@@ -19,18 +19,22 @@ export function isZeroBlock(tar: Buffer, offset: number): boolean {
   return true;
 }
 
-/** Decodes the header block at `offset`; throws on a checksum mismatch or a malformed field. */
-export function readHeader(tar: Buffer, offset: number): TarHeader {
+/**
+ * Decodes the header block at `offset`; throws on a checksum mismatch or a malformed field.
+ * `at` is where the block sits in the whole stream, for messages (a streaming reader passes the
+ * block alone).
+ */
+export function readHeader(tar: Buffer, offset: number, at = offset): TarHeader {
   const block = tar.subarray(offset, offset + BLOCK);
-  verifyChecksum(block, offset);
+  verifyChecksum(block, at);
   const magic = block.toString("latin1", 257, 263);
   // Only POSIX ustar has a prefix field; GNU keeps atime and ctime in those bytes.
   const prefix = magic === "ustar\0" ? cString(block, 345, 155) : "";
   const name = cString(block, 0, 100);
   return {
-    offset,
+    offset: at,
     name: prefix ? `${prefix}/${name}` : name,
-    size: numeric(block, 124, 12, offset, "size"),
+    size: numeric(block, 124, 12, at, "size"),
     type: String.fromCharCode(block[156] ?? 0),
   };
 }

@@ -1,19 +1,35 @@
 // Extraction policy: a tar.gz becomes an in-memory map of regular files, or a typed error.
 // Only regular files and directories are allowed, and names must stay inside the archive root.
 import { ArtifactError, Reason } from "../api";
-import { gunzipArchive } from "./gunzip";
-import { formatBytes, type ArtifactLimits } from "./limits";
+import { gunzipArchive, inflate } from "./gunzip";
+import { formatBytes, trailerAllowance, type ArtifactLimits } from "./limits";
 import { BLOCK, isZeroBlock, malformed, paxRecords, readHeader, type TarHeader } from "./tar-format";
 
 export type ExtractLimits = Pick<ArtifactLimits, "maxExtractedBytes" | "maxFileBytes" | "maxEntries">;
 
-/** Path (normalised, no leading `./`) to content. Directories are implied by the file paths. */
+/**
+ * Path (normalised, no leading `./`) to content. Directories are implied by the file paths. A
+ * file the extraction did not keep (see `keep`) is there, empty.
+ */
 export type ArchiveFiles = Map<string, Buffer>;
 
 /** gunzip, then untar: the whole archive or an ArtifactExtractionFailed error. */
-export function extractTarGz(bytes: Uint8Array, limits: ExtractLimits): ArchiveFiles {
-  return extractTar(gunzipArchive(bytes, limits), limits);
+export function extractTarGz(bytes: Uint8Array, limits: ExtractLimits, keep?: (path: string) => boolean): ArchiveFiles {
+  return extractTar(gunzipArchive(bytes, limits), limits, keep);
 }
+
+/**
+ * The same off the event loop, streamed: each chunk zlib inflates goes straight through the
+ * tar reader, so the archive is never held whole: only the files `keep` picks are kept (the
+ * engine keeps manifests), and a bomb stops within a few blocks of where it gives itself away.
+ */
+export async function extractTarGzAsync(bytes: Uint8Array, limits: ExtractLimits, keep?: (path: string) => boolean): Promise<ArchiveFiles> {
+  const reader = new TarReader(limits, keep);
+  await inflate(bytes, limits, chunk => reader.write(chunk));
+  return reader.finish();
+}
+
+const notKept = Buffer.alloc(0);
 
 // Go's archive/tar caps pax and GNU long-name bodies at 1 MiB (maxSpecialFileSize).
 const maxMetadataBytes = 1024 * 1024;
@@ -24,38 +40,136 @@ interface Pending {
   longName?: string;
 }
 
+/** Walks a whole tar stream in memory. */
+export function extractTar(tar: Buffer, limits: ExtractLimits, keep?: (path: string) => boolean): ArchiveFiles {
+  const reader = new TarReader(limits, keep);
+  reader.write(tar);
+  return reader.finish();
+}
+
+/** The entry whose data is being read: a metadata body, or a file's (kept only if picked). */
+interface Entry {
+  header: TarHeader;
+  metadata: boolean;
+  /** Where a kept file goes; undefined for a directory or a file not kept. */
+  path?: string;
+  size: number;
+  body?: Buffer;
+}
+
 /**
- * Walks the tar stream. File contents are views into `tar`, not copies, so the map costs no
- * memory beyond the stream itself.
+ * A tar stream read in chunks of any size: every header is checked as soon as its block is in
+ * (names, types, caps), so a refusal comes before the entry's data. After the end-of-archive
+ * marker only zero padding may follow, and no more than a tar record's worth.
  */
-export function extractTar(tar: Buffer, limits: ExtractLimits): ArchiveFiles {
-  const out = new Collector(limits);
-  let pending: Pending = {};
-  let offset = 0;
-  while (offset < tar.length) {
-    if (tar.length - offset < BLOCK) throw malformed(offset, `truncated: only ${tar.length - offset} bytes left`);
-    if (isZeroBlock(tar, offset)) {
-      endOfArchive(tar, offset, pending);
-      return out.files;
-    }
-    const header = readHeader(tar, offset);
-    const metadata = isMetadata(header.type);
-    const size = metadata ? header.size : paxSize(pending, header);
-    const start = offset + BLOCK;
-    if (metadata && size > maxMetadataBytes) throw malformed(offset, `extended header of ${size} bytes is over the 1 MiB limit`);
-    if (!metadata) out.checkCaps(entryName(pending, header), size);
-    if (start + size > tar.length) throw malformed(offset, `entry data is truncated (declares ${size} bytes, ${tar.length - start} remain)`);
-    const body = tar.subarray(start, start + size);
-    if (metadata) {
-      pending = withMetadata(pending, header, body);
-    } else {
-      out.add(header, entryName(pending, header), body);
-      pending = {};
-    }
-    offset = start + Math.ceil(size / BLOCK) * BLOCK;
+export class TarReader {
+  private readonly out: Collector;
+  private pending: Pending = {};
+  /** Bytes of the stream consumed so far. */
+  private pos = 0;
+  private readonly block = Buffer.alloc(BLOCK);
+  private staged = 0;
+  private entry?: Entry;
+  /** Data bytes of the current entry still to come, then padding to the block boundary. */
+  private dataLeft = 0;
+  private padLeft = 0;
+  private endedAt?: number;
+
+  constructor(
+    limits: ExtractLimits,
+    private readonly keep: (path: string) => boolean = () => true,
+  ) {
+    this.out = new Collector(limits);
   }
-  if (pending.pax || pending.longName !== undefined) throw malformed(offset, "archive ends after an extended header, before its entry");
-  return out.files;
+
+  write(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.endedAt !== undefined) return this.trailer(chunk.subarray(at));
+      if (this.entry) {
+        const n = Math.min(this.dataLeft, chunk.length - at);
+        if (this.entry.body) chunk.copy(this.entry.body, this.entry.size - this.dataLeft, at, at + n);
+        this.dataLeft -= n;
+        at += n;
+        this.pos += n;
+        if (this.dataLeft === 0) this.entryDone();
+        continue;
+      }
+      if (this.padLeft > 0) {
+        const n = Math.min(this.padLeft, chunk.length - at);
+        this.padLeft -= n;
+        at += n;
+        this.pos += n;
+        continue;
+      }
+      const n = Math.min(BLOCK - this.staged, chunk.length - at);
+      chunk.copy(this.block, this.staged, at, at + n);
+      this.staged += n;
+      at += n;
+      this.pos += n;
+      if (this.staged === BLOCK) {
+        this.staged = 0;
+        this.header(this.pos - BLOCK);
+      }
+    }
+  }
+
+  finish(): ArchiveFiles {
+    if (this.staged > 0) throw malformed(this.pos - this.staged, `truncated: only ${this.staged} bytes left`);
+    if (this.entry) throw malformed(this.entry.header.offset, `entry data is truncated (declares ${this.entry.size} bytes, ${this.entry.size - this.dataLeft} remain)`);
+    if (this.endedAt === undefined && (this.pending.pax || this.pending.longName !== undefined)) throw malformed(this.pos, "archive ends after an extended header, before its entry");
+    return this.out.files;
+  }
+
+  private header(offset: number): void {
+    if (isZeroBlock(this.block, 0)) {
+      if (this.pending.pax || this.pending.longName !== undefined) throw malformed(offset, "archive ends after an extended header, before its entry");
+      this.endedAt = offset;
+      return;
+    }
+    const header = readHeader(this.block, 0, offset);
+    const metadata = isMetadata(header.type);
+    let entry: Entry;
+    if (metadata) {
+      if (header.size > maxMetadataBytes) throw malformed(offset, `extended header of ${header.size} bytes is over the 1 MiB limit`);
+      entry = { header, metadata, size: header.size, body: Buffer.alloc(header.size) };
+    } else {
+      const name = entryName(this.pending, header);
+      const size = paxSize(this.pending, header);
+      this.out.checkCaps(name, size);
+      const path = this.out.admit(header, name);
+      this.pending = {};
+      const kept = path !== undefined && this.keep(path);
+      // A file not kept is still listed, empty, so that a stage path naming it is told what it is.
+      if (path !== undefined && !kept) this.out.files.set(path, notKept);
+      entry = { header, metadata, size, ...(kept ? { path, body: Buffer.alloc(size) } : {}) };
+    }
+    this.entry = entry;
+    this.dataLeft = entry.size;
+    if (this.dataLeft === 0) this.entryDone();
+  }
+
+  private entryDone(): void {
+    const entry = this.entry!;
+    this.entry = undefined;
+    this.padLeft = Math.ceil(entry.size / BLOCK) * BLOCK - entry.size;
+    if (entry.metadata) this.pending = withMetadata(this.pending, entry.header, entry.body!);
+    else if (entry.path !== undefined && entry.body) this.out.files.set(entry.path, entry.body);
+  }
+
+  // After the first zero block only zero padding may follow; anything else would be entries
+  // that some tools read and others ignore. And not much of it: zeros with no tar header at
+  // all would otherwise inflate up to the cap.
+  private trailer(rest: Buffer): void {
+    const end = this.endedAt!;
+    for (let i = 0; i < rest.length; i++) {
+      if (rest[i] !== 0) throw malformed(end, `data follows the end-of-archive marker (at byte ${this.pos + i})`);
+    }
+    this.pos += rest.length;
+    if (this.pos - end > trailerAllowance + BLOCK) {
+      throw new ArtifactError(Reason.ArtifactExtractionFailed, `more than ${formatBytes(trailerAllowance)} of data after the end of the tar archive at byte ${end}; refusing a possible decompression bomb`);
+    }
+  }
 }
 
 function isMetadata(type: string): boolean {
@@ -94,15 +208,6 @@ function withMetadata(pending: Pending, header: TarHeader, body: Buffer): Pendin
   }
 }
 
-// After the first zero block only zero padding may follow; anything else would be entries that
-// some tools read and others ignore.
-function endOfArchive(tar: Buffer, offset: number, pending: Pending): void {
-  if (pending.pax || pending.longName !== undefined) throw malformed(offset, "archive ends after an extended header, before its entry");
-  for (let i = offset; i < tar.length; i++) {
-    if (tar[i] !== 0) throw malformed(offset, `data follows the end-of-archive marker (at byte ${i})`);
-  }
-}
-
 const refusedTypes: Record<string, string> = {
   "1": "a hard link",
   "2": "a symbolic link",
@@ -115,7 +220,10 @@ const refusedTypes: Record<string, string> = {
 
 /** Accumulates entries and enforces names, types, duplicates and the caps. */
 class Collector {
+  /** Every file: its contents if kept (all are, unless the reader was given a `keep`), else empty. */
   readonly files: ArchiveFiles = new Map();
+  /** Every file's path, kept or not, so that names are checked across the whole archive. */
+  private readonly fileNames = new Set<string>();
   /** Directories, explicit or implied by a deeper entry, so a file cannot also be a directory. */
   private readonly dirs = new Set<string>();
   private entries = 0;
@@ -133,25 +241,27 @@ class Collector {
     }
   }
 
-  add(header: TarHeader, rawName: string, body: Buffer): void {
+  /** Checks an entry's name and type against what came before; the path of a file, undefined for a directory. */
+  admit(header: TarHeader, rawName: string): string | undefined {
     const kind = entryKind(header, rawName);
     const path = normaliseEntryName(rawName, kind === "dir");
-    if (path === "") return; // the archive root, "./"
+    if (path === "") return undefined; // the archive root, "./"
     this.checkParents(rawName, path);
     if (kind === "dir") {
-      if (this.files.has(path)) throw refused(rawName, `directory "${path}" is also a file in the archive`);
+      if (this.fileNames.has(path)) throw refused(rawName, `directory "${path}" is also a file in the archive`);
       this.dirs.add(path);
-      return;
+      return undefined;
     }
-    if (this.files.has(path)) throw refused(rawName, `duplicate entry: "${path}" appears more than once in the archive`);
+    if (this.fileNames.has(path)) throw refused(rawName, `duplicate entry: "${path}" appears more than once in the archive`);
     if (this.dirs.has(path)) throw refused(rawName, `file "${path}" is also a directory in the archive`);
-    this.files.set(path, body);
+    this.fileNames.add(path);
+    return path;
   }
 
   private checkParents(rawName: string, path: string): void {
     for (let slash = path.indexOf("/"); slash >= 0; slash = path.indexOf("/", slash + 1)) {
       const parent = path.slice(0, slash);
-      if (this.files.has(parent)) throw refused(rawName, `its parent "${parent}" is a file in the archive`);
+      if (this.fileNames.has(parent)) throw refused(rawName, `its parent "${parent}" is a file in the archive`);
       this.dirs.add(parent);
     }
   }

@@ -4,7 +4,7 @@
 import { Reason, resolveRef, StageSetError, type Artifact, type Stage } from "../api";
 import type { EngineMetrics } from "../metrics";
 import { Semaphore } from "./semaphore";
-import { defaultLimits, downloadArtifact, type DownloadGuard, extractTar, gunzipArchiveAsync, parseManifests, verifyArtifact, type ArchiveFiles, type ArtifactLimits, type ParsedObject } from "../artifacts";
+import { defaultLimits, downloadArtifact, type DownloadGuard, extractTarGzAsync, isManifestFile, parseManifests, verifyArtifact, type ArchiveFiles, type ArtifactLimits, type ParsedObject } from "../artifacts";
 import { resourcePath, type Discovery, type KubeClient } from "../kube";
 
 export interface ResolvedSource {
@@ -111,7 +111,7 @@ export class ArtifactCache {
         const downloaded = await downloadArtifact(artifact, this.limits, undefined, this.guard);
         size = downloaded.length;
         verifyArtifact(downloaded, artifact);
-        return this.inflating.run(async () => extractTar(await gunzipArchiveAsync(downloaded, this.limits), this.limits));
+        return this.inflating.run(() => extractTarGzAsync(downloaded, this.limits, isManifestFile));
       });
       this.metrics?.artifactFetched("success", size, (performance.now() - started) / 1000);
       return files;

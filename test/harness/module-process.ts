@@ -1,6 +1,7 @@
 // Runs the StageSet module in a child process through Pepr's runtime in watch mode, exactly
 // as the watcher pod wires it (run-module.ts), scoped to the given namespaces. Tests talk to
 // its gate and metrics over HTTP, as Flagger, Argo and Prometheus do.
+import { watcherNodeOptions } from "../../scripts/watcher-env";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { killChild, readyLine } from "./controller-process";
 import { mkdtempSync } from "node:fs";
@@ -65,6 +66,8 @@ export async function spawnModule(opts: ModuleOptions): Promise<ModuleProcess> {
       STAGESET_GATE_ADDRESS: `127.0.0.1:${gatePort}`,
       STAGESET_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
       LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+      // Bundled is "as production runs it": with the watcher pod's Node options too.
+      ...(opts.bundled ? { NODE_OPTIONS: watcherNodeOptions } : {}),
       ...opts.env,
     },
     stdio: ["ignore", "pipe", "inherit"],

@@ -12,6 +12,7 @@ import { K8s, kind } from "pepr";
 import { parse, parseAllDocuments } from "yaml";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { renderTemplate } from "../../scripts/chart-templates";
+import { watcherNodeOptions } from "../../scripts/watcher-env";
 import { createTestNamespace, deleteTestNamespace } from "../harness/cluster";
 import { kubectl } from "../harness/control-plane";
 import { scriptOutput } from "../harness/tools";
@@ -104,6 +105,11 @@ describe("lockdown values (tenancy)", () => {
   it("helm renders the chart with the default values and with the lockdown values; a misspelt value is refused", () => {
     const defaults = render();
     expect(watcherEnv(defaults)).toEqual([]);
+    // The watcher's heap cap, as the tests and benchmarks run the module, in the chart and in both YAML manifests.
+    const nodeOptions = (objs: RbacObject[]) => objs.find(o => o.kind === "Deployment" && o.metadata.name.endsWith("-watcher"))!.spec!.template.spec.containers[0]!.env!.find(e => e.name === "NODE_OPTIONS")?.value;
+    expect(nodeOptions(defaults)).toBe(watcherNodeOptions);
+    expect(nodeOptions(lockdownYaml())).toBe(watcherNodeOptions);
+    expect(nodeOptions(parseAllDocuments(readFileSync(manifest, "utf8")).map(d => d.toJS() as RbacObject).filter(Boolean))).toBe(watcherNodeOptions);
     expect(releaseVerbs(defaults)).toEqual(["create", "delete", "get", "list", "patch", "update", "watch"]);
     const locked = render(...lockdownSet);
     expect(watcherEnv(locked)).toEqual([{ name: "STAGESET_DEFAULT_SERVICE_ACCOUNT", value: "deployer" }, { name: "STAGESET_NO_CROSS_NAMESPACE_REFS", value: "true" }]);
