@@ -13,6 +13,8 @@ interface SourceObject extends Meta {
 interface KindWatch {
   informer?: Informer<SourceObject>;
   synced: boolean;
+  /** Discovery or the watch said the kind is not served (its CRD is absent or was deleted). */
+  notServed?: boolean;
   published: Map<string, PublishedArtifact>;
 }
 
@@ -43,11 +45,25 @@ export class SourceWatch {
     void this.startWhenServed(kindKey, watch, ref, 1_000);
   }
 
-  /** What the source publishes now; undefined while its kind's watch has not listed. */
+  /**
+   * What the source publishes now: "none" when it does not exist, or its kind is not served at
+   * all (no CRD: nothing is published); undefined only while that is not known yet (before the
+   * kind's first discovery or list).
+   */
   published(sourceKey: string): PublishedArtifact | "none" | undefined {
     const watch = this.kinds.get(sourceKey.slice(0, sourceKey.indexOf("/")));
+    if (watch?.notServed) return "none";
     if (!watch?.synced) return undefined;
     return watch.published.get(sourceKey) ?? "none";
+  }
+
+  /** The kind is not served: every source of it publishes nothing, and each one's referrers hear so. */
+  private notServed(watch: KindWatch): void {
+    if (watch.notServed) return;
+    watch.notServed = true;
+    const keys = [...watch.published.keys()];
+    watch.published.clear();
+    for (const key of keys) this.handlers.changed(key);
   }
 
   stop(): void {
@@ -59,7 +75,9 @@ export class SourceWatch {
   private async startWhenServed(kindKey: string, watch: KindWatch, ref: Pick<ResolvedRef, "apiVersion" | "kind">, delayMs: number): Promise<void> {
     if (this.stopped) return;
     this.discovery.invalidate(ref.apiVersion);
-    const resource = await this.discovery.resolve(ref.apiVersion, ref.kind).catch(() => undefined);
+    const resource = await this.discovery.resolve(ref.apiVersion, ref.kind).catch(() => null);
+    // Discovery answered that the kind is not served (a failed discovery call tells nothing).
+    if (resource === undefined) this.notServed(watch);
     if (!resource) {
       const t = setTimeout(() => (this.timers.delete(t), void this.startWhenServed(kindKey, watch, ref, Math.min(delayMs * 2, 10_000))), delayMs);
       this.timers.add(t);
@@ -83,10 +101,12 @@ export class SourceWatch {
       synced: () => {
         const first = !watch.synced;
         watch.synced = true;
-        if (first) this.handlers.kindReady(kindKey);
+        const wasNotServed = watch.notServed;
+        watch.notServed = false;
+        if (first || wasNotServed) this.handlers.kindReady(kindKey);
       },
       state: state => {
-        if (state === "NotServed") watch.synced = false; // the CRD went away: the gate falls back to the pins
+        if (state === "NotServed") this.notServed(watch); // the CRD went away: nothing is published
       },
     }, { keep: sourceSummary }).start();
   }

@@ -58,4 +58,13 @@ it("without the ExternalArtifact CRD the controller stays up, serves the gate an
   await eventually(read, ss => ready(ss)?.status === "True", { what: "the StageSet Ready once the CRD and the artifact exist", timeoutMs: 60_000 });
   await eventually(() => probe.status("app", "web"), s => s === 200, { what: "the gate open" });
   expect(module.child.exitCode).toBeNull();
-}, 150_000);
+
+  // The CRD deleted again (its ExternalArtifacts with it): nothing is published, so the gate
+  // closes, and stays closed: it does not fall back to the pins while the kind is not served.
+  kubectl(plane.binDir, plane.kubeconfig, ["delete", "crd/externalartifacts.source.toolkit.fluxcd.io", "--wait=true"]);
+  await eventually(() => probe.status("app", "web"), s => s === 403, { what: "the gate closed once the source kind is gone", timeoutMs: 10_000, intervalMs: 50 });
+  const after: number[] = [];
+  for (const until = Date.now() + 5_000; Date.now() < until; await new Promise(ok => setTimeout(ok, 100))) after.push(await probe.status("app", "web"));
+  expect(after.filter(code => code !== 403)).toEqual([]);
+  expect(module.child.exitCode).toBeNull();
+}, 180_000);

@@ -1,5 +1,5 @@
-// Suspend stops all work until lifted; an artifact in another namespace wakes its
-// referrers when its revision changes.
+// Suspend stops all work until lifted (and closes the gate meanwhile); an artifact in another
+// namespace wakes its referrers when its revision changes.
 import { K8s, kind } from "pepr";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { StageSet } from "../../capabilities/api";
@@ -25,8 +25,12 @@ it("applies nothing while suspended, and catches up when resumed", async () => {
   const v1 = await env.artifacts.publish({ namespace: env.ns, name: "sus" }, { files: cm("sus", "1") });
   await K8s(StageSet).Apply({ metadata: { name: "sus", namespace: env.ns }, spec: { stages: [{ name: "only", sourceRef: { name: "sus" } }] } });
   await eventually(() => read("sus"), readyAt(v1.revision), { what: "Ready at v1" });
+  const gate = () => env.running.controller.view.get(env.ns, "sus", "only")?.ready;
+  expect(gate()).toBe(true);
 
   await K8s(StageSet).Apply({ metadata: { name: "sus", namespace: env.ns }, spec: { suspend: true, stages: [{ name: "only", sourceRef: { name: "sus" } }] } });
+  // The suspended spec is a generation no stage was verified under: its gate closes.
+  await eventually(async () => gate(), ready => ready === false, { what: "the gate closed while suspended", timeoutMs: 5_000, intervalMs: 50 });
   await new Promise(ok => setTimeout(ok, 500));
   const v2 = await env.artifacts.publish({ namespace: env.ns, name: "sus" }, { files: cm("sus", "2") });
   await new Promise(ok => setTimeout(ok, 2500));
@@ -36,6 +40,7 @@ it("applies nothing while suspended, and catches up when resumed", async () => {
   await K8s(StageSet).Apply({ metadata: { name: "sus", namespace: env.ns }, spec: { suspend: false, stages: [{ name: "only", sourceRef: { name: "sus" } }] } });
   await eventually(() => read("sus"), readyAt(v2.revision), { what: "Ready at v2 after resuming" });
   expect((await configMapIn(env.ns, "sus"))?.data?.value).toBe("2");
+  await eventually(async () => gate(), ready => ready === true, { what: "the gate open again once resumed and verified", timeoutMs: 5_000 });
 });
 
 it("follows an ExternalArtifact in another namespace, revision after revision", async () => {
