@@ -36,6 +36,7 @@ export async function syncLiveHealth(run: Run): Promise<void> {
   const { namespace, name } = run.key;
   live.unfollow(namespace, name, stage => !run.stageNames.includes(stage));
   const events: [type: "Normal" | "Warning", reason: string, message: string][] = [];
+  let statusChanged = false;
   for (const stage of run.stageNames) {
     const st = stageStatus(run.status, stage);
     if (!st || st.verifiedGeneration === undefined || (st.phase !== "Ready" && st.phase !== "Degraded")) continue;
@@ -45,17 +46,22 @@ export async function syncLiveHealth(run: Run): Promise<void> {
       await followStage(run, stage).catch(err => run.deps.log.debug({ namespace, stageset: name, stage, err: String(err) }, "cannot follow stage health yet"));
       healthy = live.healthy(namespace, name, stage, verificationOf(st));
     }
+    const degraded = () => `Stage ${stage} revision ${st.appliedRevision} degraded: ${summarize(live.problems(namespace, name, stage))}`;
     if (healthy === false && st.phase === "Ready") {
-      const message = `Stage ${stage} revision ${st.appliedRevision} degraded: ${summarize(live.problems(namespace, name, stage))}`;
+      const message = degraded();
       setStage(run, { ...st, phase: "Degraded", message });
       events.push(["Warning", Reason.HealthDegraded, message]);
+    } else if (healthy === false && st.phase === "Degraded" && degraded() !== st.message) {
+      // Still degraded, by other objects now: the status names them (one Event per degradation, though).
+      setStage(run, { ...st, message: degraded() });
+      statusChanged = true;
     } else if (healthy === true && st.phase === "Degraded") {
       setStage(run, { ...st, phase: "Ready", message: `${objectsReady(st.objects ?? 0)} (recovered)` });
       events.push(["Normal", Reason.HealthRecovered, `Stage ${stage} revision ${st.appliedRevision} recovered`]);
     }
   }
   const conditionChanged = syncReadyCondition(run);
-  if (events.length === 0 && !conditionChanged) return;
+  if (events.length === 0 && !conditionChanged && !statusChanged) return;
   await save(run);
   for (const [type, reason, message] of events) await run.deps.events.record(run.ss, type, reason, message);
 }

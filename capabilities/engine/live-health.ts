@@ -154,9 +154,9 @@ export class LiveHealth {
       const followed = this.stages.get(id);
       const o = followed?.objects.find(x => x.collection === collection && x.key === key);
       if (!followed || !o) continue;
-      const was = verdict(followed);
+      const was = signature(followed);
       this.judge(followed, o, how, obj);
-      if (was !== verdict(followed)) {
+      if (was !== signature(followed)) {
         const [namespace, stageset, stage] = id.split("/") as [string, string, string];
         this.changed(namespace, stageset, stage);
       }
@@ -189,6 +189,11 @@ export class LiveHealth {
 function verdict(f: Followed): boolean | undefined {
   if (f.objects.some(o => o.problem !== undefined)) return false;
   return f.objects.some(o => o.state === "unknown") ? undefined : true;
+}
+
+/** The verdict and which objects are unhealthy: a change of either is reported (so that a status naming the broken object stays right). */
+function signature(f: Followed): string {
+  return `${verdict(f)}|${f.objects.filter(o => o.problem !== undefined).map(o => `${o.collection}|${o.key}`).join(",")}`;
 }
 
 const stageId = (namespace: string, stageset: string, stage: string) => `${namespace}/${stageset}/${stage}`;

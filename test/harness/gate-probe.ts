@@ -9,8 +9,11 @@ export interface Sample {
 }
 
 export interface GateWatch {
-  /** When the gate first answered `status` with the gauge agreeing (1 for 200, 0 otherwise); fails after timeoutMs. */
-  until(stage: string, status: number, timeoutMs?: number): Promise<number>;
+  /**
+   * When the gate first answered `status` with the gauge agreeing (1 for 200, 0 otherwise),
+   * since the watch started or since `after`; fails after timeoutMs.
+   */
+  until(stage: string, status: number, timeoutMs?: number, after?: number): Promise<number>;
   stop(): Record<string, Sample[]>;
 }
 
@@ -56,11 +59,11 @@ export function gateProbe(gate: string, metrics: string, namespace: string): Gat
         }
       })();
       return {
-        async until(stage, status, timeoutMs = 10_000) {
+        async until(stage, status, timeoutMs = 10_000, after = started) {
           const deadline = Date.now() + timeoutMs;
           const gauge = status === 200 ? 1 : 0;
           for (;;) {
-            const hit = samples[stage]!.find(s => s.at >= started && s.status === status && s.gauge === gauge);
+            const hit = samples[stage]!.find(s => s.at >= after && s.status === status && s.gauge === gauge);
             if (hit) return hit.at;
             if (Date.now() > deadline) throw new Error(`the gate of ${ss}/${stage} did not answer ${status} with gauge ${gauge} within ${timeoutMs} ms; last: ${JSON.stringify(samples[stage]!.slice(-3))}`);
             await new Promise(ok => setTimeout(ok, 20));

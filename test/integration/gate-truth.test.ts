@@ -58,7 +58,6 @@ describe("the gate (module wiring, asked over HTTP)", () => {
     await publish("spec-c", { "overlays/staging/c.yaml": cm("spec-c-staging"), "overlays/prod/c.yaml": cm("spec-c-prod") });
     const stages = [
       { name: "a", sourceRef: { name: "spec-a" } },
-      // Stage b holds the run until the test says so: a stricter ready check than before.
       { name: "b", sourceRef: { name: "spec-b" } },
       { name: "c", sourceRef: { name: "spec-c" }, path: "overlays/staging" },
     ];
@@ -66,15 +65,19 @@ describe("the gate (module wiring, asked over HTTP)", () => {
 
     const watch = probe.watch("spec", ["a", "b", "c"]);
     const changedAt = Date.now();
+    // The new spec holds a and b on a check the test satisfies later, so every closing lasts
+    // long enough to be seen (re-verified at once, a reopened within ~40 ms: shorter than a poll).
+    const held = { readyChecks: { exprs: [{ apiVersion: "v1", kind: "ConfigMap", current: "has(data.go)" }] } };
     await K8s(StageSet).Apply({
       metadata: { name: "spec", namespace: ns },
-      spec: { stages: [stages[0]!, { ...stages[1]!, readyChecks: { exprs: [{ apiVersion: "v1", kind: "ConfigMap", current: "has(data.go)" }] } }, { ...stages[2]!, path: "overlays/prod" }] },
+      spec: { stages: [{ ...stages[0]!, ...held }, { ...stages[1]!, ...held }, { ...stages[2]!, path: "overlays/prod" }] },
     });
     for (const stage of ["a", "b", "c"]) {
       const closed = await watch.until(stage, 403);
       expect(closed - changedAt, `stage ${stage} closed within 1 s of the spec change`).toBeLessThan(1_000);
     }
-    // a is verified again at once; b waits on its new check, so b and c stay closed meanwhile.
+    // a passes its check and is verified again; b waits on its own, so b and c stay closed meanwhile.
+    await K8s(kind.ConfigMap).Apply({ metadata: { name: "spec-a", namespace: ns }, data: { go: "yes" } }, { force: true });
     await eventually(() => probe.status("spec", "a"), s => s === 200, { what: "stage a verified again under the new spec" });
     await new Promise(ok => setTimeout(ok, 1_500));
     expect(await probe.status("spec", "b")).toBe(403);
@@ -82,16 +85,15 @@ describe("the gate (module wiring, asked over HTTP)", () => {
     expect(await configMapIn(ns, "spec-c-prod")).toBeUndefined(); // the run never reached c
 
     await K8s(kind.ConfigMap).Apply({ metadata: { name: "spec-b", namespace: ns }, data: { go: "yes" } }, { force: true });
-    await eventually(() => probe.status("spec", "c"), s => s === 200, { what: "stage c verified under the new spec" });
-    const samples = watch.stop();
     // c opened only after its new path had been applied (its first 200 after the change comes after the prod object existed).
+    const closedAt = await watch.until("c", 403);
+    const reopenedAt = await watch.until("c", 200, 30_000, closedAt);
+    watch.stop();
     const ss = await read("spec");
     expect(stageOf(ss, "c")).toMatchObject({ phase: "Ready", verifiedGeneration: ss.metadata?.generation });
     const prod = await configMapIn(ns, "spec-c-prod");
     expect(prod).toBeDefined();
-    const closedAt = samples.c!.find(s => s.at > changedAt && s.status === 403)!.at;
-    const reopened = samples.c!.find(s => s.at > closedAt && s.status === 200)!;
-    expect(reopened.at).toBeGreaterThanOrEqual(Date.parse(prod!.metadata!.creationTimestamp as unknown as string) - 1_000);
+    expect(reopenedAt).toBeGreaterThanOrEqual(Date.parse(prod!.metadata!.creationTimestamp as unknown as string) - 1_000);
   });
 
   it("a new revision of stage 1 closes it within 1 s and keeps it closed while stage 2's artifact is broken", async () => {
@@ -117,16 +119,22 @@ describe("the gate (module wiring, asked over HTTP)", () => {
   });
 
   it("a republish under the same revision with new content starts a new run and applies it", async () => {
-    const first = await publish("same-rev", { "x.yaml": cm("same-rev", { v: "1" }) }, { revision: "release-1" });
-    await release("same", [{ name: "x", sourceRef: { name: "same-rev" } }]);
+    // The new content waits for a word from the test before it is healthy, so the gate's
+    // closing is seen however fast the new run is (unheld, it went Ready in ~40 ms: a 403 too
+    // short for a 50 ms poll to see every time).
+    const exprs = [{ apiVersion: "v1", kind: "ConfigMap", current: "data.ready == 'yes'" }];
+    const first = await publish("same-rev", { "x.yaml": cm("same-rev", { v: "1", ready: "yes" }) }, { revision: "release-1" });
+    await release("same", [{ name: "x", sourceRef: { name: "same-rev" }, readyChecks: { exprs } }]);
     const watch = probe.watch("same", ["x"]);
     const publishedAt = Date.now();
-    const second = await publish("same-rev", { "x.yaml": cm("same-rev", { v: "2" }) }, { revision: "release-1" });
+    const second = await publish("same-rev", { "x.yaml": cm("same-rev", { v: "2", ready: "not yet" }) }, { revision: "release-1" });
     expect(second.revision).toBe(first.revision);
     expect(second.digest).not.toBe(first.digest);
     const closed = await watch.until("x", 403);
     expect(closed - publishedAt).toBeLessThan(1_000);
     await eventually(() => configMapIn(ns, "same-rev"), c => c?.data?.v === "2", { what: "the republished content applied" });
+    expect(await probe.status("same", "x")).toBe(403); // applied, not yet healthy
+    await K8s(kind.ConfigMap).Apply({ metadata: { name: "same-rev", namespace: ns }, data: { ready: "yes" } }, { force: true });
     await eventually(() => probe.status("same", "x"), s => s === 200, { what: "the gate open at the new digest" });
     watch.stop();
     expect(stageOf(await read("same"), "x")).toMatchObject({ appliedRevision: "release-1", appliedDigest: second.digest });
@@ -210,6 +218,25 @@ describe("the gate (module wiring, asked over HTTP)", () => {
     await K8s(kind.ConfigMap).Apply({ metadata: { name: "cel-x", namespace: ns }, data: { mode: "on" } }, { force: true });
     await watch.until("x", 200, 30_000);
     watch.stop();
+  });
+
+  it("while a stage stays degraded, its status names the objects broken now, not those that broke first; one Event for the degradation", async () => {
+    const exprs = [{ apiVersion: "v1", kind: "ConfigMap", current: "data.mode == 'on'", failed: "data.mode == 'broken'" }];
+    await publish("pair-s", { "a.yaml": cm("pair-a", { mode: "on" }), "b.yaml": cm("pair-b", { mode: "on" }) });
+    await release("pair", [{ name: "s", sourceRef: { name: "pair-s" }, readyChecks: { exprs } }]);
+    const setMode = (name: string, mode: string) => K8s(kind.ConfigMap).Apply({ metadata: { name, namespace: ns }, data: { mode } }, { force: true });
+    await setMode("pair-a", "broken");
+    await eventually(() => read("pair"), ss => /ConfigMap\/pair-a /.test(condition(ss, "Ready")?.message ?? ""), { what: "HealthDegraded naming pair-a" });
+    await setMode("pair-b", "broken");
+    await eventually(() => read("pair"), ss => /ConfigMap\/pair-b /.test(condition(ss, "Ready")?.message ?? ""), { what: "HealthDegraded naming pair-b too" });
+    await setMode("pair-a", "on");
+    const now = await eventually(() => read("pair"), ss => !/ConfigMap\/pair-a /.test(condition(ss, "Ready")?.message ?? "x"), { what: "HealthDegraded no longer naming pair-a, fixed" });
+    expect(condition(now, "Ready")).toMatchObject({ status: "False", reason: "HealthDegraded", message: expect.stringMatching(/ConfigMap\/pair-b .*failed expression is true/) });
+    expect(await probe.status("pair", "s")).toBe(403);
+    const events = (await K8s(kind.CoreEvent).InNamespace(ns).Get()).items.filter(e => e.involvedObject?.name === "pair" && e.reason === "HealthDegraded");
+    expect(events.reduce((n, e) => n + (e.count ?? 1), 0)).toBe(1);
+    await setMode("pair-b", "on");
+    await eventually(() => probe.status("pair", "s"), code => code === 200, { what: "the gate open once both are fixed", timeoutMs: 30_000 });
   });
 
   it("a Rollout with a hash-style observedGeneration, changed in place, is not Ready until its status moves; then Ready; a Degraded that follows fails the stage", async () => {
