@@ -3,6 +3,7 @@
 // and roll out the demo release (scripts/demo.ts) live. With KUBECONFIG set, run the
 // controller against that cluster instead (no demo). Ctrl-C stops everything it started.
 import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { harnessBinDir, kubectl, startControlPlane, type ControlPlane } from "../test/harness/control-plane";
@@ -11,7 +12,15 @@ import { startDemo, type Demo } from "./demo";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const say = (line: string) => process.stdout.write(`[stageset] ${line}\n`);
 
+// pepr dev serves the module's admission webhooks on this port, and cannot be given another.
+const peprDevPort = 3000;
+
 async function main(): Promise<void> {
+  // Before anything starts: pepr dev would retry a taken port forever while the demo fails on
+  // TLS errors from whatever holds it.
+  if (!(await portFree(peprDevPort))) {
+    throw new Error(`port ${peprDevPort} is in use: \`pepr dev\` serves the module's admission webhooks there and cannot use another port. Free it (see \`lsof -i :${peprDevPort}\` or \`ss -ltnp\`) and run again.`);
+  }
   // Ctrl-C (or a dying parent) may come at any point, even while the plane starts.
   const stopped = stopSignal();
   let plane: ControlPlane | undefined;
@@ -57,6 +66,15 @@ async function main(): Promise<void> {
   await demo?.stop();
   stopGroup(controller);
   await plane?.stop();
+}
+
+/** Whether nothing listens on the port (on any address, as pepr dev binds it). */
+function portFree(port: number): Promise<boolean> {
+  return new Promise(done => {
+    const probe = createServer()
+      .once("error", () => done(false))
+      .listen(port, () => probe.close(() => done(true)));
+  });
 }
 
 function stopSignal(): Promise<void> {

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, expect, it } from "vitest";
+import { createServer as createTcpServer } from "node:net";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const dir = mkdtempSync(join(tmpdir(), "stageset-newcomer-"));
@@ -70,3 +71,26 @@ it("fresh clone, npm start: the demo's three stages go Ready and the gate answer
   expect(survivors(run.pid!), `processes left after Ctrl-C:\n${out.slice(-2000)}`).toEqual([]);
   expect(out).toContain("stopping");
 }, 240_000);
+
+it("npm start with port 3000 taken stops at once, naming the port, and leaves nothing running", async () => {
+  const holder = createTcpServer();
+  await new Promise<void>(ok => holder.listen(3000, ok));
+  try {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.KUBECONFIG;
+    const started = Date.now();
+    const run = spawn("npm", ["start"], { cwd: root, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    run.stdout!.on("data", d => (out += d));
+    run.stderr!.on("data", d => (out += d));
+    const code = await new Promise<number | null>(ok => run.once("exit", c => ok(c)));
+    expect(code).not.toBe(0);
+    expect(out).toContain("port 3000 is in use: `pepr dev` serves the module's admission webhooks there");
+    expect(out).not.toContain("starting the embedded local control plane");
+    expect(Date.now() - started).toBeLessThan(30_000);
+    await new Promise(ok => setTimeout(ok, 500));
+    expect(survivors(run.pid!)).toEqual([]);
+  } finally {
+    await new Promise(ok => holder.close(ok));
+  }
+}, 60_000);
