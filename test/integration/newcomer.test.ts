@@ -36,11 +36,11 @@ const freePort = () =>
     });
   });
 
-/** Processes still in the run command's process group. */
+/** Processes still running in the run command's process group (an exited one not yet reaped does not count). */
 const survivors = (pgid: number) =>
   execFileSync("ps", ["-eo", "pgid=,pid=,args="], { encoding: "utf8" })
     .split("\n")
-    .filter(l => l.trim().split(/\s+/)[0] === String(pgid));
+    .filter(l => l.trim().split(/\s+/)[0] === String(pgid) && !l.includes("<defunct>"));
 
 it("fresh clone, npm start: the demo's three stages go Ready and the gate answers 200 for each, within 2 minutes", async () => {
   execFileSync("git", ["clone", "--quiet", root, join(dir, "stageset")]);
