@@ -1,7 +1,7 @@
 // One reconcile of one StageSet, from a fresh read: early exits first (gone, deleting,
 // suspended, invalid), then steps until the run must wait. Failures become a stable reason
 // on the status and an Outcome for the queue; nothing here sleeps.
-import { Reason, StageSetError, type StageSet } from "../api";
+import { Reason, StageSetError, type StageSet, type StageStatus } from "../api";
 import { KubeApiError } from "../kube";
 import { getCondition, markFailed } from "./conditions";
 import { finalize, finalizer, finishRun } from "./finish";
@@ -106,6 +106,12 @@ async function ensureFinalizer(deps: EngineDeps, key: StageSetKey, ss: StageSet)
   await deps.client.jsonPatch(stageSetPath(key), [op]);
 }
 
+/** A retryable failure while re-verifying a stage's verified artifact at this generation, not about its objects' health. */
+function reverifying(run: Run, st: StageStatus, reason: string, terminal: boolean): boolean {
+  if (terminal || reason === Reason.HealthCheckFailed || reason === Reason.HealthCheckTimeout) return false;
+  return st.verifiedGeneration === run.generation && !!st.appliedRevision && st.attemptedRevision === st.appliedRevision && st.attemptedDigest === st.appliedDigest;
+}
+
 async function fail(run: Run, err: unknown): Promise<Outcome> {
   const known = err instanceof StageSetError;
   if (err instanceof KubeApiError && err.status === 409 && err.method === "PATCH") return { kind: "requeue", afterMs: 100 }; // a write raced ours: read again
@@ -115,9 +121,16 @@ async function fail(run: Run, err: unknown): Promise<Outcome> {
   run.deps.log.warn({ ...logFields(run), reason, err: message }, "reconcile failed");
   if (run.stage) {
     const st = run.status.stages?.find(s => s.name === run.stage);
-    // Say what is still in the cluster: the objects of the last revision that was applied.
-    const kept = st?.appliedRevision && st.appliedRevision !== st.attemptedRevision ? `; the objects of revision ${st.appliedRevision} (last applied) are unchanged` : "";
-    setStage(run, { ...st, name: run.stage, phase: "Failed", message: `${message}${kept}` });
+    if (st && reverifying(run, st, reason, terminal)) {
+      // A resync re-applies the very content already verified under this generation: its failure
+      // (an API error, a refused patch) changes nothing in the cluster, so the stage stays Ready
+      // (live health still follows it) and its gate open; the StageSet's conditions carry the failure.
+      setStage(run, { ...st, phase: "Ready", message: `re-applying revision ${st.appliedRevision} failed, its verified objects are unchanged: ${message}` });
+    } else {
+      // Say what is still in the cluster: the objects of the last revision that was applied.
+      const kept = st?.appliedRevision && st.appliedRevision !== st.attemptedRevision ? `; the objects of revision ${st.appliedRevision} (last applied) are unchanged` : "";
+      setStage(run, { ...st, name: run.stage, phase: "Failed", message: `${message}${kept}` });
+    }
   }
   const before = getCondition(run.status.conditions, "Ready");
   run.status.observedGeneration = terminal ? run.generation : run.status.observedGeneration;

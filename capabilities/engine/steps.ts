@@ -39,6 +39,13 @@ export function compileStageExprs(run: Run): void {
   run.stage = undefined;
 }
 
+/** A run that fails before pinning fails at the artifact it was about to pin: status names that revision as the stage's attempt. */
+function failedAtPin(run: Run, stage: string): void {
+  const { revision, digest } = pinnedArtifact(run, stage);
+  run.stage = stage;
+  setStage(run, { ...run.status.stages?.find(s => s.name === stage), name: stage, phase: "Failed", attemptedRevision: revision, attemptedDigest: digest });
+}
+
 export async function startRun(run: Run, why: string, requestedAt: string | undefined): Promise<void> {
   // Every stage is loaded before anything is applied; the first one (in spec order) that cannot
   // be loaded is the stage the failure is reported on, so status.stages says which one broke.
@@ -46,17 +53,14 @@ export async function startRun(run: Run, why: string, requestedAt: string | unde
   const broken = loaded.findIndex(r => r.status === "rejected");
   if (broken >= 0) {
     // The failure belongs to the artifact that failed, not to the one applied before it.
-    const stage = run.stageNames[broken]!;
-    const { revision, digest } = pinnedArtifact(run, stage);
-    run.stage = stage;
-    setStage(run, { ...run.status.stages?.find(s => s.name === stage), name: stage, phase: "Failed", attemptedRevision: revision, attemptedDigest: digest });
+    failedAtPin(run, run.stageNames[broken]!);
     throw (loaded[broken] as PromiseRejectedResult).reason;
   }
   const all = run.stageNames.map((stage, i) => ({ stage, objects: (loaded[i] as PromiseFulfilledResult<KubeObject[]>).value }));
   const dupes = duplicateClaims(all);
   if (dupes.length > 0) {
     const list = dupes.map(d => `${d.id.replace(/^\//, "")} is in stages ${d.stages.join(" and ")}`).join("; ");
-    run.stage = dupes[0]!.stages.at(-1); // the later stage claims an object an earlier one already owns
+    failedAtPin(run, dupes[0]!.stages.at(-1)!); // the later stage claims an object an earlier one already owns
     throw new StageSetError(Reason.DuplicateObject, `an object may belong to one stage only: ${list}`);
   }
   const pins = Object.fromEntries(run.stageNames.map(n => [n, pinnedArtifact(run, n).revision]));

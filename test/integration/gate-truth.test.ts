@@ -9,6 +9,7 @@ import { StageSet, type Stage } from "../../capabilities/api";
 import { requestedAtAnnotation } from "../../capabilities/engine";
 import { startArtifactServer, type ArtifactServer } from "../harness/artifact-server";
 import { createTestNamespace, deleteTestNamespace, eventually } from "../harness/cluster";
+import { kubectl } from "../harness/control-plane";
 import { spawnModule, type ModuleProcess } from "../harness/module-process";
 import { gateProbe, type GateProbe } from "../harness/gate-probe";
 import { getRollout as getRolloutIn, installRolloutCRD, setRolloutStatus as setRolloutStatusIn, workload } from "../harness/rollouts";
@@ -172,6 +173,34 @@ describe("the gate (module wiring, asked over HTTP)", () => {
       expect(seen.at(-1)!.at, `stage ${s} polled until after the run`).toBeGreaterThan(finishedAt);
       expect(Math.max(...seen.slice(1).map((x, i) => x.at - seen[i]!.at)), `stage ${s}: no gap in the polling`).toBeLessThan(1_000);
       expect(seen.filter(x => x.status !== 200 || x.gauge !== 1), `stage ${s} never closed`).toEqual([]);
+    }
+  });
+
+  it("a resync whose re-apply the API server refuses keeps the gate open (the verified objects are unchanged); the StageSet says why, and recovers", async () => {
+    await publish("frozen-x", { "x.yaml": cm("frozen-x") });
+    await release("frozen", [{ name: "x", sourceRef: { name: "frozen-x" } }]);
+    // A ValidatingAdmissionPolicy of the API server's own refuses every update of that ConfigMap.
+    const name = `${ns}-frozen`;
+    const policy = { apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicy", metadata: { name }, spec: { failurePolicy: "Fail", matchConstraints: { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["UPDATE"], resources: ["configmaps"] }] }, validations: [{ expression: "object.metadata.name != 'frozen-x'", message: "frozen by the test" }] } };
+    const binding = { apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicyBinding", metadata: { name }, spec: { policyName: name, validationActions: ["Deny"], matchResources: { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } } } };
+    const admin = (args: string[], input?: string) => kubectl(inject("harnessBinDir"), inject("kubeconfig"), args, input);
+    admin(["apply", "--server-side", "-f", "-"], [policy, binding].map(o => JSON.stringify(o)).join("\n---\n"));
+    try {
+      // The policy is in force once a direct update is refused.
+      await eventually(() => K8s(kind.ConfigMap).Apply({ metadata: { name: "frozen-x", namespace: ns }, data: { probe: "1" } }, { force: true }).then(() => "accepted", (e: { data?: { message?: string } }) => e.data?.message ?? "refused"), m => m.includes("frozen by the test"), { what: "the policy in force" });
+      const watch = probe.watch("frozen", ["x"], 50);
+      await K8s(StageSet, { name: "frozen", namespace: ns }).Patch([{ op: "add", path: "/metadata/annotations", value: { [requestedAtAnnotation]: "frozen-1" } }]);
+      const refused = await eventually(() => read("frozen"), ss => condition(ss, "Ready")?.status === "False", { what: "the refused re-apply on the StageSet" });
+      expect(condition(refused, "Ready")?.message).toMatch(/frozen by the test/);
+      expect(stageOf(refused, "x")).toMatchObject({ phase: "Ready", message: expect.stringMatching(/^re-applying revision .* failed, its verified objects are unchanged: .*frozen by the test/) });
+      await new Promise(ok => setTimeout(ok, 2_000)); // a retry or two, refused the same way
+      admin(["delete", `validatingadmissionpolicybinding/${name}`, `validatingadmissionpolicy/${name}`]);
+      await eventually(() => read("frozen"), isReady, { what: "Ready again once the policy is gone", timeoutMs: 60_000 });
+      const samples = watch.stop().x!;
+      expect(samples.length).toBeGreaterThan(20);
+      expect(samples.filter(x => x.status !== 200 || x.gauge !== 1), "the gate never closed").toEqual([]);
+    } finally {
+      admin(["delete", "--ignore-not-found", `validatingadmissionpolicybinding/${name}`, `validatingadmissionpolicy/${name}`]);
     }
   });
 
