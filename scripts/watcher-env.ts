@@ -32,4 +32,4 @@ export function watcherEnv(values: Record<string, unknown>): { name: string; val
  * not left to Node's guess from the pod's memory limit, so that V8 collects garbage before the
  * heap grows toward the limit, and the tests and benchmarks run the module as the pod does.
  */
-export const watcherNodeOptions = "--max-old-space-size=128";
+export const watcherNodeOptions = "--max-old-space-size=192";

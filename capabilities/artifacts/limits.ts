@@ -30,7 +30,7 @@ export const defaultLimits: Readonly<ArtifactLimits> = Object.freeze({
   maxFileBytes: 10 * MiB,
   maxEntries: 10_000,
   downloadTimeoutMs: 60_000,
-  maxManifestNodes: 100_000,
+  maxManifestNodes: 50_000,
 });
 
 /** Tar framing allowed per entry on top of file contents: headers, padding, pax or GNU long names. */

@@ -34,7 +34,7 @@ export interface ControllerOptions {
   defaultServiceAccount?: string;
   /** Default: STAGESET_NO_CROSS_NAMESPACE_REFS=true. */
   noCrossNamespaceRefs?: boolean;
-  /** Default: STAGESET_MAX_MANIFEST_NODES, else 100,000. */
+  /** Default: STAGESET_MAX_MANIFEST_NODES, else 50,000. */
   maxManifestNodes?: number;
 }
 
