@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { K8s, kind } from "pepr";
 import { StageSet } from "../capabilities/api";
 import { KubeClient } from "../capabilities/kube";
-import { startArtifactServer, type ArtifactServer } from "../test/harness/artifact-server";
-import { kubectl, startControlPlane, type ControlPlane } from "../test/harness/control-plane";
+import { startArtifactServer, type ArtifactServer } from "../local-cluster/artifact-server";
+import { kubectl, startControlPlane, type ControlPlane } from "../local-cluster/control-plane";
 import { spawnController, type ControllerProcess } from "../test/harness/controller-process";
 
 const cm = (name: string, value: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: ${name} }\ndata: { value: "${value}" }\n`;

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { StageSet } from "../capabilities/api";
 import { mapBounded } from "../capabilities/apply";
 import { KubeClient } from "../capabilities/kube";
-import { kubectl, startControlPlane } from "../test/harness/control-plane";
+import { kubectl, startControlPlane } from "../local-cluster/control-plane";
 import { spawnController } from "../test/harness/controller-process";
 
 const ns = "bench-gate";

@@ -16,8 +16,8 @@ import { K8s, kind } from "pepr";
 import { StageSet } from "../capabilities/api";
 import { mapBounded } from "../capabilities/apply";
 import { KubeClient } from "../capabilities/kube";
-import { startArtifactServer } from "../test/harness/artifact-server";
-import { kubectl, startControlPlane } from "../test/harness/control-plane";
+import { startArtifactServer } from "../local-cluster/artifact-server";
+import { kubectl, startControlPlane } from "../local-cluster/control-plane";
 import { bundleModule, freePort } from "../test/harness/module-process";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");

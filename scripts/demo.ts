@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { StageSet, type StageSetStatus } from "../capabilities/api";
 import { KubeClient } from "../capabilities/kube";
-import { startArtifactServer, type ArtifactServer } from "../test/harness/artifact-server";
+import { startArtifactServer, type ArtifactServer } from "../local-cluster/artifact-server";
 
 export const demoNamespace = "stageset-demo";
 const stages = ["crds", "config", "app"] as const;

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { harnessBinDir, kubectl, startControlPlane, type ControlPlane } from "../test/harness/control-plane";
+import { harnessBinDir, kubectl, startControlPlane, type ControlPlane } from "../local-cluster/control-plane";
 import { startDemo, type Demo } from "./demo";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
-import { tarGz, type TarEntry } from "../../test/harness/tar";
+import { tarGz, type TarEntry } from "../../local-cluster/tar";
 import { type Artifact, Reason, StageSetError } from "../api";
 import { defaultLimits, loadStageManifests } from "./index";
 

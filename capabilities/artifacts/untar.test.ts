@@ -2,7 +2,7 @@
 // (ustar prefix, pax, GNU long names) that real producers write.
 import { createGzip, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { tar, tarGz, type TarEntry } from "../../test/harness/tar";
+import { tar, tarGz, type TarEntry } from "../../local-cluster/tar";
 import { ArtifactError, Reason } from "../api";
 import { extractTarGz, extractTarGzAsync, type ExtractLimits } from "./index";
 import { TarReader } from "./untar";

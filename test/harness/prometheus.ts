@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { scriptOutput } from "./tools";
+import { scriptOutput } from "../../local-cluster/tools";
 
 export interface Prometheus {
   url: string;

@@ -4,7 +4,7 @@
 import { K8s, kind } from "pepr";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { StageSet } from "../../capabilities/api";
-import { startArtifactServer, type ArtifactServer } from "./artifact-server";
+import { startArtifactServer, type ArtifactServer } from "../../local-cluster/artifact-server";
 import { createTestNamespace, deleteTestNamespace } from "./cluster";
 import { startController, type HarnessOptions, type RunningController } from "./controller";
 

@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { K8s, kind } from "pepr";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { StageSet, type Stage } from "../../capabilities/api";
-import { startArtifactServer, type ArtifactServer } from "../harness/artifact-server";
+import { startArtifactServer, type ArtifactServer } from "../../local-cluster/artifact-server";
 import { createTestNamespace, deleteTestNamespace, eventually } from "../harness/cluster";
 import { spawnController, type ControllerProcess } from "../harness/controller-process";
 

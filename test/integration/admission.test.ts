@@ -13,7 +13,7 @@ import { K8s, kind } from "pepr";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { StageSet } from "../../capabilities/api";
 import { createTestNamespace, deleteTestNamespace } from "../harness/cluster";
-import { kubectl } from "../harness/control-plane";
+import { kubectl } from "../../local-cluster/control-plane";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const admin = (args: string[], input?: string) => kubectl(inject("harnessBinDir"), inject("kubeconfig"), args, input);

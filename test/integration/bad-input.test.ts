@@ -5,10 +5,10 @@ import { gzipSync } from "node:zlib";
 import { K8s, kind } from "pepr";
 import { describe, expect, it, type ExpectStatic } from "vitest";
 import { StageSet } from "../../capabilities/api";
-import { startArtifactServer, type ArtifactContent, type PublishOptions } from "../harness/artifact-server";
+import { startArtifactServer, type ArtifactContent, type PublishOptions } from "../../local-cluster/artifact-server";
 import { eventually } from "../harness/cluster";
 import { configMapIn, useEngineSuite } from "../harness/suite";
-import { fileHeader, tar, tarGz } from "../harness/tar";
+import { fileHeader, tar, tarGz } from "../../local-cluster/tar";
 
 const env = useEngineSuite("bad-input");
 

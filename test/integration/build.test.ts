@@ -14,8 +14,8 @@ import { beforeAll, describe, expect, inject, it } from "vitest";
 import { renderTemplate } from "../../scripts/chart-templates";
 import { watcherNodeOptions } from "../../scripts/watcher-env";
 import { createTestNamespace, deleteTestNamespace } from "../harness/cluster";
-import { kubectl } from "../harness/control-plane";
-import { scriptOutput } from "../harness/tools";
+import { kubectl } from "../../local-cluster/control-plane";
+import { scriptOutput } from "../../local-cluster/tools";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const manifest = join(root, "dist/pepr-module-stageset-controller.yaml");

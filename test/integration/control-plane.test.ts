@@ -10,7 +10,7 @@ import { K8s, kind } from "pepr";
 import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExternalArtifact, StageSet } from "../../capabilities/api";
-import { startArtifactServer, type ArtifactServer } from "../harness/artifact-server";
+import { startArtifactServer, type ArtifactServer } from "../../local-cluster/artifact-server";
 import { createTestNamespace, deleteTestNamespace, eventually } from "../harness/cluster";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");

@@ -3,7 +3,7 @@
 import { K8s, kind } from "pepr";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { StageSet } from "../../capabilities/api";
-import { startArtifactServer, type ArtifactServer } from "../harness/artifact-server";
+import { startArtifactServer, type ArtifactServer } from "../../local-cluster/artifact-server";
 import { createTestNamespace, deleteTestNamespace, eventually } from "../harness/cluster";
 import { spawnController, type ControllerProcess } from "../harness/controller-process";
 import { webDeployment } from "../harness/manifests";

@@ -9,7 +9,7 @@ import { validateActions } from "../../capabilities/actions";
 import type { Stage } from "../../capabilities/api";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { createTestNamespace } from "../harness/cluster";
-import { kubectl } from "../harness/control-plane";
+import { kubectl } from "../../local-cluster/control-plane";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const walk = (dir: string): string[] => readdirSync(dir).flatMap(f => (statSync(join(dir, f)).isDirectory() ? walk(join(dir, f)) : [join(dir, f)]));

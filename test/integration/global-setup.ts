@@ -3,7 +3,7 @@
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
-import { kubectl, startControlPlane, type ControlPlane } from "../harness/control-plane";
+import { kubectl, startControlPlane, type ControlPlane } from "../../local-cluster/control-plane";
 
 declare module "vitest" {
   export interface ProvidedContext {

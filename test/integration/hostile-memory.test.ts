@@ -8,10 +8,10 @@ import { createGzip, gzipSync } from "node:zlib";
 import { K8s, kind } from "pepr";
 import { afterAll, beforeAll, expect, inject, it } from "vitest";
 import { StageSet } from "../../capabilities/api";
-import { startArtifactServer, type ArtifactServer } from "../harness/artifact-server";
+import { startArtifactServer, type ArtifactServer } from "../../local-cluster/artifact-server";
 import { createTestNamespace, deleteTestNamespace, eventually } from "../harness/cluster";
 import { spawnModule, type ModuleProcess } from "../harness/module-process";
-import { fileHeader, tarGz } from "../harness/tar";
+import { fileHeader, tarGz } from "../../local-cluster/tar";
 
 const GiB = 1024 * 1024 * 1024;
 const tenants = 8;

@@ -6,7 +6,7 @@ import { K8s, kind } from "pepr";
 import { describe, expect, inject, it } from "vitest";
 import { StageSet } from "../../capabilities/api";
 import { eventually } from "../harness/cluster";
-import { kubectl } from "../harness/control-plane";
+import { kubectl } from "../../local-cluster/control-plane";
 import { useEngineSuite } from "../harness/suite";
 
 const env = useEngineSuite("invalid-spec");

@@ -7,9 +7,9 @@ import { fileURLToPath } from "node:url";
 import { K8s, kind } from "pepr";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { StageSet } from "../../capabilities/api";
-import { startArtifactServer, type ArtifactServer } from "../harness/artifact-server";
+import { startArtifactServer, type ArtifactServer } from "../../local-cluster/artifact-server";
 import { eventually } from "../harness/cluster";
-import { kubectl, startControlPlane, type ControlPlane } from "../harness/control-plane";
+import { kubectl, startControlPlane, type ControlPlane } from "../../local-cluster/control-plane";
 import { gateProbe } from "../harness/gate-probe";
 import { spawnModule, type ModuleProcess } from "../harness/module-process";
 

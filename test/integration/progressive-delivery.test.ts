@@ -10,11 +10,11 @@ import { K8s, kind } from "pepr";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { StageSet } from "../../capabilities/api";
 import { eventually } from "../harness/cluster";
-import { kubectl } from "../harness/control-plane";
+import { kubectl } from "../../local-cluster/control-plane";
 import { docExample } from "../harness/docs";
 import { startPrometheus, type Prometheus } from "../harness/prometheus";
 import { useEngineSuite } from "../harness/suite";
-import { scriptOutput } from "../harness/tools";
+import { scriptOutput } from "../../local-cluster/tools";
 import { stringify } from "yaml";
 
 const doc = "docs/progressive-delivery.md";

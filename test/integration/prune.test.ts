@@ -8,7 +8,7 @@ import { describe, expect, inject, it } from "vitest";
 import { StageSet, type Stage } from "../../capabilities/api";
 import { eventually } from "../harness/cluster";
 import { configMapIn, useEngineSuite } from "../harness/suite";
-import { kubectl } from "../harness/control-plane";
+import { kubectl } from "../../local-cluster/control-plane";
 
 const env = useEngineSuite("prune");
 

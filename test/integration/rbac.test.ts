@@ -13,9 +13,9 @@ import { afterAll, beforeAll, expect, inject, it } from "vitest";
 import { StageSet } from "../../capabilities/api";
 import cfg from "../../package.json";
 import { renderTemplate } from "../../scripts/chart-templates";
-import { startArtifactServer, type ArtifactServer } from "../harness/artifact-server";
+import { startArtifactServer, type ArtifactServer } from "../../local-cluster/artifact-server";
 import { createTestNamespace, deleteTestNamespace, eventually } from "../harness/cluster";
-import { kubectl } from "../harness/control-plane";
+import { kubectl } from "../../local-cluster/control-plane";
 import { spawnController, type ControllerProcess } from "../harness/controller-process";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");

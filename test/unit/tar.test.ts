@@ -2,7 +2,7 @@
 // including the hostile entries later tests rely on.
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { tarGz, type TarEntry } from "../harness/tar";
+import { tarGz, type TarEntry } from "../../local-cluster/tar";
 
 const list = (entries: TarEntry[]) => execFileSync("tar", ["-tvzf", "-"], { input: tarGz(entries), encoding: "utf8" });
 

@@ -1,4 +1,4 @@
-// A minimal ustar writer for tests: packs entries (files, directories, and on purpose
+// A minimal ustar writer for the artifact server and the tests: packs entries (files, directories, and on purpose
 // also links, devices and hostile names) into a tar, then gzip. Deterministic output.
 import { gzipSync } from "node:zlib";
 

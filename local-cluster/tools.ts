@@ -1,10 +1,11 @@
-// Test tools that scripts fetch or build into a cache (Prometheus, the Flagger and Argo
-// clients): each script prints the path on its last line; a warm cache only hashes.
+// Tools that scripts fetch or build into a cache (the control plane, Helm, Prometheus, the
+// Flagger and Argo clients): each script prints the path on its last line; a warm cache only
+// hashes.
 import { execFileSync } from "node:child_process";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const cached = new Map<string, string>();
 
 export function scriptOutput(script: string): string {

@@ -1,4 +1,4 @@
-// A Flux-like artifact producer for tests: packs manifests into a tar.gz, serves it on
+// A Flux-like artifact producer for the local run's demo and the tests: packs manifests into a tar.gz, serves it on
 // loopback, and publishes it as an ExternalArtifact's status.artifact (url, revision,
 // digest over the exact bytes, size), revision after revision.
 import { createHash } from "node:crypto";
@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join, relative } from "node:path";
 import { K8s } from "pepr";
-import { ExternalArtifact, type Artifact } from "../../capabilities/api";
+import { ExternalArtifact, type Artifact } from "../capabilities/api";
 import { tarGz, type TarEntry } from "./tar";
 
 export interface ArtifactRef {
