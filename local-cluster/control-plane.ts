@@ -146,13 +146,20 @@ function apiServerArgs(pki: string, etcdPort: number, apiPort: number): string[]
   ];
 }
 
-function controllerManagerArgs(pki: string, kubeconfig: string, port: number): string[] {
+/** What the controller manager and the scheduler share: one instance each, on loopback, probes open. */
+function componentArgs(kubeconfig: string, port: number): string[] {
   return [
     `--kubeconfig=${kubeconfig}`,
     "--leader-elect=false",
     "--bind-address=127.0.0.1",
     `--secure-port=${port}`,
     "--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics",
+  ];
+}
+
+function controllerManagerArgs(pki: string, kubeconfig: string, port: number): string[] {
+  return [
+    ...componentArgs(kubeconfig, port),
     `--service-account-private-key-file=${join(pki, "sa.key")}`,
     `--root-ca-file=${join(pki, "ca.crt")}`,
     "--kube-api-qps=200",
@@ -161,13 +168,7 @@ function controllerManagerArgs(pki: string, kubeconfig: string, port: number): s
 }
 
 function schedulerArgs(kubeconfig: string, port: number): string[] {
-  return [
-    `--kubeconfig=${kubeconfig}`,
-    "--leader-elect=false",
-    "--bind-address=127.0.0.1",
-    `--secure-port=${port}`,
-    "--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics",
-  ];
+  return componentArgs(kubeconfig, port);
 }
 
 function kwokArgs(kubeconfig: string, stages: string): string[] {
