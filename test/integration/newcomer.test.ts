@@ -94,3 +94,34 @@ it("npm start with port 3000 taken stops at once, naming the port, and leaves no
     await new Promise(ok => holder.close(ok));
   }
 }, 60_000);
+
+/** Processes pepr dev started (in process groups of their own), anywhere on the machine. */
+const peprDevProcesses = () =>
+  execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" })
+    .split("\n")
+    .filter(l => /pepr dev --yes|pepr-stageset-controller\.js/.test(l) && !l.includes("<defunct>"));
+
+it("a SIGTERM to the npm start process alone (as a supervisor sends it) stops everything it started", async () => {
+  const gate = `127.0.0.1:${await freePort()}`;
+  const env: NodeJS.ProcessEnv = { ...process.env, STAGESET_DEMO: "0", STAGESET_GATE_ADDRESS: gate, STAGESET_METRICS_ADDRESS: `127.0.0.1:${await freePort()}` };
+  delete env.KUBECONFIG;
+  const run = spawn("npm", ["start"], { cwd: root, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  group = run.pid;
+  let out = "";
+  run.stdout!.on("data", d => (out += d));
+  run.stderr!.on("data", d => (out += d));
+  const exited = new Promise<void>(ok => run.once("exit", () => ok()));
+  // Running in full: the controller answers on its gate.
+  const deadline = Date.now() + 150_000;
+  while (Date.now() < deadline && run.exitCode === null && !(await fetch(`http://${gate}/gate/x/y/z`).then(() => true, () => false))) await new Promise(ok => setTimeout(ok, 500));
+  // (It answers 403 for a stage it does not know: it discloses nothing but readiness.)
+  expect(await fetch(`http://${gate}/gate/x/y/z`).then(r => r.status, () => 0), `the controller's gate answering:\n${out.slice(-2000)}`).toBe(403);
+  expect(peprDevProcesses().length).toBeGreaterThan(0);
+
+  process.kill(run.pid!, "SIGTERM"); // npm alone, not its group
+  await Promise.race([exited, new Promise(ok => setTimeout(ok, 30_000))]);
+  const settled = Date.now() + 15_000;
+  while (Date.now() < settled && (survivors(run.pid!).length > 0 || peprDevProcesses().length > 0)) await new Promise(ok => setTimeout(ok, 500));
+  expect(survivors(run.pid!), `left in npm's group:\n${out.slice(-2000)}`).toEqual([]);
+  expect(peprDevProcesses(), "pepr dev and the module").toEqual([]);
+}, 240_000);
