@@ -57,7 +57,8 @@ function evaluate(action: string, values: Record<string, unknown>, file: string)
   throw new Error(`${file}: unsupported template action {{ ${action} }}`);
 }
 
-function lookup(values: Record<string, unknown>, path: string, file: string): unknown {
+/** The value at `.Values.a.b`; an error naming the file when the values have no such key. */
+export function lookup(values: Record<string, unknown>, path: string, file: string): unknown {
   let v: unknown = values;
   for (const key of path.split(".").slice(2)) {
     if (v === null || typeof v !== "object" || !(key in v)) throw new Error(`${file}: ${path} is not in the chart values`);

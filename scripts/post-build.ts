@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { parse, parseAllDocuments, stringify } from "yaml";
 import cfg from "../package.json";
 import { renderTemplate, schemaOf } from "./chart-templates";
-import { watcherEnv, watcherNodeOptions, withWatcherSettings } from "./watcher-env";
+import { nodeOptionsEnv, watcherEnv, withWatcherSettings } from "./watcher-env";
 
 interface Rule {
   apiGroups?: string[];
@@ -72,7 +72,7 @@ function withWatcherEnv(text: string, v: Record<string, unknown>): string[] {
     const o = doc.toJS() as { kind?: string; spec?: { template: { metadata: { labels?: Record<string, string> }; spec: { containers: { name: string; env?: unknown[] }[] } } } } | null;
     const watcher = o?.kind === "Deployment" && o.spec?.template.metadata.labels?.["pepr.dev/controller"] === "watcher" ? o.spec.template.spec.containers.find(c => c.name === "watcher") : undefined;
     if (watcher) {
-      watcher.env = [...(watcher.env ?? []), { name: "NODE_OPTIONS", value: watcherNodeOptions }, ...watcherEnv(v)];
+      watcher.env = [...(watcher.env ?? []), nodeOptionsEnv, ...watcherEnv(v)];
       found = true;
     }
     return stringify(o);
@@ -89,7 +89,7 @@ for (const f of crds) copyFileSync(f, join(chart, "crds", f.split("/").at(-1)!))
 for (const t of templates) copyFileSync(join(ours, "templates", t), join(chart, "templates", t));
 const chartValues = join(chart, "values.yaml");
 const peprValues = parse(readFileSync(chartValues, "utf8")) as { rbac: Rule[]; watcher: { env?: unknown[] } };
-const watcherValues = { ...peprValues.watcher, env: [...(peprValues.watcher.env ?? []), { name: "NODE_OPTIONS", value: watcherNodeOptions }] };
+const watcherValues = { ...peprValues.watcher, env: [...(peprValues.watcher.env ?? []), nodeOptionsEnv] };
 writeFileSync(chartValues, `${stringify({ ...peprValues, rbac: narrowRules(peprValues.rbac), watcher: watcherValues }).trimEnd()}\n\n${valuesText}`);
 const schemaFile = join(chart, "values.schema.json");
 const schema = JSON.parse(readFileSync(schemaFile, "utf8")) as { $ref: string; definitions: Record<string, { properties: Record<string, unknown> }> };

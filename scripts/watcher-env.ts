@@ -1,6 +1,8 @@
 // Controller settings that chart values set on the watcher container, from one table: the
 // chart gets Helm lines in Pepr's watcher template, the plain YAML gets the env entries the
 // same values render to.
+import { lookup } from "./chart-templates";
+
 export const watcherSettings = [
   { env: "STAGESET_DEFAULT_SERVICE_ACCOUNT", value: "tenancy.defaultServiceAccount" },
   { env: "STAGESET_NO_CROSS_NAMESPACE_REFS", value: "tenancy.noCrossNamespaceRefs" },
@@ -23,7 +25,7 @@ export function withWatcherSettings(template: string): string {
 
 /** The env entries the same values give, for the plain YAML. */
 export function watcherEnv(values: Record<string, unknown>): { name: string; value: string }[] {
-  const at = (path: string) => path.split(".").reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), values);
+  const at = (path: string) => lookup(values, `.Values.${path}`, "the watcher settings");
   return watcherSettings.filter(s => at(s.value)).map(s => ({ name: s.env, value: String(at(s.value)) }));
 }
 
@@ -33,3 +35,6 @@ export function watcherEnv(values: Record<string, unknown>): { name: string; val
  * heap grows toward the limit, and the tests and benchmarks run the module as the pod does.
  */
 export const watcherNodeOptions = "--max-old-space-size=192";
+
+/** The same as the env entry the watcher container gets, in the chart's values and in the plain YAML. */
+export const nodeOptionsEnv = { name: "NODE_OPTIONS", value: watcherNodeOptions };

@@ -44,7 +44,7 @@ export function inflate(bytes: Uint8Array, limits: CapLimits, take: (chunk: Buff
     gz.on("data", (chunk: Buffer) => {
       if (settled) return;
       total += chunk.length;
-      if (total > cap) return fail(gunzipFailed(Object.assign(new Error("over the cap"), { code: "ERR_BUFFER_TOO_LARGE" }), cap));
+      if (total > cap) return fail(overCap(cap));
       try {
         take(chunk);
       } catch (err) {
@@ -73,14 +73,14 @@ function checkedCap(bytes: Uint8Array, limits: CapLimits): number {
 function gunzipFailed(err: unknown, cap: number): ArtifactError {
   const code = err instanceof Error ? (err as NodeJS.ErrnoException).code : undefined;
   const detail = err instanceof Error ? err.message : String(err);
-  if (code === "ERR_BUFFER_TOO_LARGE") {
-    return extractionFailed(
-      `decompressed archive exceeds the cap of ${formatBytes(cap)} (maxExtractedBytes plus tar framing for maxEntries entries); refusing a possible decompression bomb`,
-      err,
-    );
-  }
+  if (code === "ERR_BUFFER_TOO_LARGE") return overCap(cap, err);
   if (code === "Z_BUF_ERROR") return extractionFailed(`gzip stream is truncated (${detail})`, err);
   return extractionFailed(`gzip stream is corrupt (${detail})`, err);
+}
+
+/** The decompressed stream passed the cap (zlib's maxOutputLength, or the streamed count). */
+function overCap(cap: number, cause?: unknown): ArtifactError {
+  return extractionFailed(`decompressed archive exceeds the cap of ${formatBytes(cap)} (maxExtractedBytes plus tar framing for maxEntries entries); refusing a possible decompression bomb`, cause);
 }
 
 function extractionFailed(message: string, cause?: unknown): ArtifactError {

@@ -140,8 +140,6 @@ export class TarReader {
       const path = this.out.admit(header, name);
       this.pending = {};
       const kept = path !== undefined && this.keep(path);
-      // A file not kept is still listed, empty, so that a stage path naming it is told what it is.
-      if (path !== undefined && !kept) this.out.files.set(path, notKept);
       entry = { header, metadata, size, ...(kept ? { path, body: Buffer.alloc(size) } : {}) };
     }
     this.entry = entry;
@@ -220,10 +218,12 @@ const refusedTypes: Record<string, string> = {
 
 /** Accumulates entries and enforces names, types, duplicates and the caps. */
 class Collector {
-  /** Every file: its contents if kept (all are, unless the reader was given a `keep`), else empty. */
+  /**
+   * Every file, listed as soon as its header is in: its contents once read if kept (all are,
+   * unless the reader was given a `keep`), else empty, so that a stage path naming a file not
+   * kept is still told what it is.
+   */
   readonly files: ArchiveFiles = new Map();
-  /** Every file's path, kept or not, so that names are checked across the whole archive. */
-  private readonly fileNames = new Set<string>();
   /** Directories, explicit or implied by a deeper entry, so a file cannot also be a directory. */
   private readonly dirs = new Set<string>();
   private entries = 0;
@@ -248,20 +248,20 @@ class Collector {
     if (path === "") return undefined; // the archive root, "./"
     this.checkParents(rawName, path);
     if (kind === "dir") {
-      if (this.fileNames.has(path)) throw refused(rawName, `directory "${path}" is also a file in the archive`);
+      if (this.files.has(path)) throw refused(rawName, `directory "${path}" is also a file in the archive`);
       this.dirs.add(path);
       return undefined;
     }
-    if (this.fileNames.has(path)) throw refused(rawName, `duplicate entry: "${path}" appears more than once in the archive`);
+    if (this.files.has(path)) throw refused(rawName, `duplicate entry: "${path}" appears more than once in the archive`);
     if (this.dirs.has(path)) throw refused(rawName, `file "${path}" is also a directory in the archive`);
-    this.fileNames.add(path);
+    this.files.set(path, notKept);
     return path;
   }
 
   private checkParents(rawName: string, path: string): void {
     for (let slash = path.indexOf("/"); slash >= 0; slash = path.indexOf("/", slash + 1)) {
       const parent = path.slice(0, slash);
-      if (this.fileNames.has(parent)) throw refused(rawName, `its parent "${parent}" is a file in the archive`);
+      if (this.files.has(parent)) throw refused(rawName, `its parent "${parent}" is a file in the archive`);
       this.dirs.add(parent);
     }
   }

@@ -156,7 +156,7 @@ const resultOf: Record<Outcome["kind"], ReconcileResult> = { resync: "success", 
 
 /** A bad entry stops the controller at start: a silently ignored allowlist would surprise. */
 function actionAllowlistFromEnv(): string[] {
-  const list = (process.env.STAGESET_ACTION_ALLOWLIST ?? "").split(",").map(s => s.trim()).filter(Boolean);
+  const list = envList("STAGESET_ACTION_ALLOWLIST");
   const problems = allowlistProblems(list);
   if (problems.length > 0) throw new Error(`STAGESET_ACTION_ALLOWLIST: ${problems.join("; ")}`);
   return list;
@@ -164,8 +164,13 @@ function actionAllowlistFromEnv(): string[] {
 
 /** STAGESET_WATCH_NAMESPACES=a,b: serve only StageSets in these namespaces (default: all). */
 function namespacesFromEnv(): string[] | undefined {
-  const list = (process.env.STAGESET_WATCH_NAMESPACES ?? "").split(",").map(s => s.trim()).filter(Boolean);
+  const list = envList("STAGESET_WATCH_NAMESPACES");
   return list.length > 0 ? list : undefined;
+}
+
+/** A comma-separated list from the environment, blanks dropped. */
+function envList(name: string): string[] {
+  return (process.env[name] ?? "").split(",").map(s => s.trim()).filter(Boolean);
 }
 
 function parseKey(key: string): { namespace: string; name: string } {

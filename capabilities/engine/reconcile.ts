@@ -58,8 +58,9 @@ async function drive(run: Run): Promise<Outcome> {
         await startRun(run, step.why, requestedAt);
         break;
       case "action": {
-        // Nothing of a stage runs, its pre actions included, before it is known that it may apply.
-        if (step.hook === "pre") await preflight(run, step.stage);
+        // Nothing of a stage runs, its pre actions included, before it is known that it may
+        // apply. Checked before a pre action starts, not on every requeue while one runs.
+        if (step.hook === "pre" && !preActionRunning(run, step.stage)) await preflight(run, step.stage);
         const outcome = await actionStep(run, step.stage, step.hook);
         if (outcome) return outcome;
         break;
@@ -104,6 +105,12 @@ async function ensureFinalizer(deps: EngineDeps, key: StageSetKey, ss: StageSet)
   if (ss.metadata?.finalizers?.includes(finalizer)) return;
   const op = ss.metadata?.finalizers ? { op: "add", path: "/metadata/finalizers/-", value: finalizer } : { op: "add", path: "/metadata/finalizers", value: [finalizer] };
   await deps.client.jsonPatch(stageSetPath(key), [op]);
+}
+
+/** A pre action of the stage's pinned revision is under way (its preflight passed when it started). */
+function preActionRunning(run: Run, stage: string): boolean {
+  const revision = run.status.lastAttemptedRevisions?.[stage];
+  return run.status.actions?.some(a => a.stage === stage && a.hook === "pre" && a.revision === revision && a.phase === "Running") ?? false;
 }
 
 /** A retryable failure while re-verifying a stage's verified artifact at this generation, not about its objects' health. */

@@ -5,7 +5,7 @@
 // the object's largest collection or the expression's literals, times the copies that `+`
 // can concatenate. Each iteration evaluates at most the expression's node count. An
 // evaluation whose bound exceeds the budget is not started.
-import type { ASTNode } from "@marcbachmann/cel-js";
+import { isAstNode } from "./cel-regex";
 
 const comprehensions = new Set(["all", "exists", "exists_one", "map", "filter"]);
 
@@ -23,13 +23,11 @@ export interface CelShape {
   concatenations: number;
 }
 
-const isNode = (v: unknown): v is ASTNode => typeof v === "object" && v !== null && "op" in v && "args" in v;
-
 export function celShape(ast: unknown): CelShape {
   const shape = { nodes: 0, depth: 0, literalItems: 0, concatenations: 0 };
   const walk = (node: unknown, depth: number): void => {
     if (Array.isArray(node)) return node.forEach(n => walk(n, depth));
-    if (!isNode(node)) return;
+    if (!isAstNode(node)) return;
     shape.nodes++;
     shape.depth = Math.max(shape.depth, depth);
     if ((node.op === "list" || node.op === "map") && Array.isArray(node.args)) shape.literalItems = Math.max(shape.literalItems, node.args.length);

@@ -2,11 +2,7 @@
 // (CEL's own), so that it can be compiled, checked and rewritten to our linear-time RE2
 // function (cel-regex.ts) before anything runs. A pattern built at run time could not be.
 import type { ASTNode } from "@marcbachmann/cel-js";
-import { re2, re2Function, repetitionProblem } from "./cel-regex";
-
-function isNode(v: unknown): v is ASTNode {
-  return typeof v === "object" && v !== null && "op" in v && "args" in v;
-}
+import { isAstNode, re2, re2Function, repetitionProblem } from "./cel-regex";
 
 /** Why a `matches()` in the expression cannot be used, or undefined when every pattern is fine. */
 export function unsafeRegex(node: unknown): string | undefined {
@@ -17,7 +13,7 @@ export function unsafeRegex(node: unknown): string | undefined {
     }
     return undefined;
   }
-  if (!isNode(node)) return undefined;
+  if (!isAstNode(node)) return undefined;
   // Ours only: called directly, it would take a pattern built at run time.
   if (node.op === "rcall" && node.args[0] === re2Function) return `${re2Function}() is not a CEL function; use matches()`;
   const pattern = matchesPattern(node);

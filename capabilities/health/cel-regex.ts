@@ -16,7 +16,8 @@ interface Located {
   end?: number;
 }
 
-const isNode = (v: unknown): v is Located & ASTNode => typeof v === "object" && v !== null && "op" in v && "args" in v;
+/** A node of the library's AST (an object with op and args), as every walk over it needs to tell. */
+export const isAstNode = (v: unknown): v is Located & ASTNode => typeof v === "object" && v !== null && "op" in v && "args" in v;
 
 const compiled = new Map<string, RE2JS>();
 
@@ -62,7 +63,7 @@ export function withLinearRegex(source: string, ast: unknown): string {
   const edits: { from: number; to: number }[] = [];
   const walk = (node: unknown): void => {
     if (Array.isArray(node)) return node.forEach(walk);
-    if (!isNode(node)) return;
+    if (!isAstNode(node)) return;
     if (node.op === "rcall" && Array.isArray(node.args) && node.args[0] === "matches") {
       const receiver = node.args[1] as Located;
       const pattern = (node.args[2] as Located[])[0];
@@ -91,6 +92,6 @@ export function withLinearRegex(source: string, ast: unknown): string {
 /** Whether any `x.matches(...)` call is left in the AST. */
 export function callsMatches(node: unknown): boolean {
   if (Array.isArray(node)) return node.some(callsMatches);
-  if (!isNode(node)) return false;
+  if (!isAstNode(node)) return false;
   return (node.op === "rcall" && Array.isArray(node.args) && node.args[0] === "matches") || callsMatches(node.args);
 }

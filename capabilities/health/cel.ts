@@ -107,17 +107,18 @@ function compileOne(source: string): ParseResult {
   return rewritten;
 }
 
-/**
- * The health of `obj` by the entry for its group and kind, or undefined when none matches.
- * As in Flux: a spec the controller has not observed yet → InProgress; then inProgress,
- * failed, current in that order, the first true one deciding; none true → InProgress.
- * Evaluation errors (a missing field, say) give Unknown: the caller keeps waiting.
- */
 /** Whether the compiled exprs have an entry for the object's group and kind (CEL may read any of its fields). */
 export function hasExprFor(compiled: CompiledExprs | undefined, obj: object): boolean {
   return compiled?.byGroupKind.has(groupKindKey(obj as Obj)) ?? false;
 }
 
+/**
+ * The health of `obj` by the entry for its group and kind, or undefined when none matches.
+ * As in Flux: a spec the controller has not observed yet → InProgress; then inProgress,
+ * failed, current in that order, the first true one deciding; none true → InProgress.
+ * Evaluation errors (a missing field, say) give Unknown: the caller keeps waiting. An
+ * evaluation whose cost bound is over the budget is not started (Unknown, CELTooCostly).
+ */
 export function evaluate(compiled: CompiledExprs, obj: object): Health | undefined {
   const o = obj as Obj;
   const entry = compiled.byGroupKind.get(groupKindKey(o));
