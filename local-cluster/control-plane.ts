@@ -133,7 +133,7 @@ function apiServerArgs(pki: string, etcdPort: number, apiPort: number): string[]
     `--service-account-issuer=https://127.0.0.1:${apiPort}`,
     `--service-account-key-file=${join(pki, "sa.pub")}`,
     `--service-account-signing-key-file=${join(pki, "sa.key")}`,
-    "--service-cluster-ip-range=10.0.0.0/24",
+    "--service-cluster-ip-range=198.19.0.0/16",
     "--allow-privileged=true",
     "--authorization-mode=RBAC",
     // No kubelet mounts tokens, and pods must not wait for a default ServiceAccount.
