@@ -138,7 +138,7 @@ describe("matches() runs on RE2, in linear time", () => {
     { pattern: "^(a+)+$", text: "a".repeat(tenKiB - 1) + "!" },
     { pattern: "^(a|aa)+$", text: "a".repeat(tenKiB - 1) + "!" },
     { pattern: "(x+x+)+y", text: "x".repeat(tenKiB) },
-  ])("$pattern on 10 KiB, not matching: well under 100 ms (a generous bound: a few ms when idle)", ({ pattern, text }) => {
+  ])("$pattern on 10 KiB, not matching: within a second (a few ms when idle; a backtracking engine would not finish)", ({ pattern, text }) => {
     const compiled = compileExprs([{ apiVersion: "example.com/v1", kind: "Widget", current: `data.x.matches('${pattern}')` }]);
     evaluate(compiled, obj("warm-up", { data: { x: "a" } }));
     const started = performance.now();
@@ -146,7 +146,7 @@ describe("matches() runs on RE2, in linear time", () => {
     const ms = performance.now() - started;
     console.log(`matches('${pattern}') on ${text.length} characters: ${ms.toFixed(2)} ms`);
     expect(health?.status).toBe("InProgress");
-    expect(ms).toBeLessThan(100);
+    expect(ms).toBeLessThan(1_000);
   });
 
   it.each([
