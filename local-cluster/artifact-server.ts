@@ -3,7 +3,7 @@
 // digest over the exact bytes, size), revision after revision.
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import { join, relative } from "node:path";
 import { K8s } from "pepr";
 import { ExternalArtifact, type Artifact } from "../capabilities/api";
@@ -36,6 +36,8 @@ export interface ArtifactServer {
   tamper(url: string, bytes: Buffer): void;
   /** Answer the artifact's URL with a 302 to `location` instead of its bytes. */
   redirect(url: string, location: string): void;
+  /** Answer the artifact's URL only after this many milliseconds (a slow store). */
+  delay(url: string, ms: number): void;
   /** While down, every request gets a 503. */
   setDown(down: boolean): void;
   /** GET requests served, by URL path. */
@@ -46,6 +48,7 @@ export interface ArtifactServer {
 export async function startArtifactServer(): Promise<ArtifactServer> {
   const blobs = new Map<string, Buffer>();
   const redirects = new Map<string, string>();
+  const delays = new Map<string, number>();
   const hits = new Map<string, number>();
   let down = false;
   let published = 0;
@@ -53,13 +56,16 @@ export async function startArtifactServer(): Promise<ArtifactServer> {
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://x").pathname;
     hits.set(path, (hits.get(path) ?? 0) + 1);
+    setTimeout(() => answer(path, res), delays.get(path) ?? 0);
+  });
+  const answer = (path: string, res: ServerResponse) => {
     const blob = blobs.get(path);
     if (down) return void res.writeHead(503).end("artifact storage unavailable");
     const location = redirects.get(path);
     if (location) return void res.writeHead(302, { location }).end();
     if (!blob) return void res.writeHead(404).end("not found");
     res.writeHead(200, { "content-type": "application/gzip", "content-length": blob.length }).end(blob);
-  });
+  };
   await new Promise<void>(ok => server.listen(0, "127.0.0.1", ok));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 
@@ -68,6 +74,7 @@ export async function startArtifactServer(): Promise<ArtifactServer> {
     hits,
     tamper: (artifactUrl, bytes) => void blobs.set(new URL(artifactUrl).pathname, bytes),
     redirect: (artifactUrl, location) => void redirects.set(new URL(artifactUrl).pathname, location),
+    delay: (artifactUrl, ms) => void delays.set(new URL(artifactUrl).pathname, ms),
     setDown: d => void (down = d),
     stop: () => new Promise(ok => server.close(() => ok())),
     async publish(ref, content, opts = {}) {

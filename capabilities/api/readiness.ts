@@ -4,7 +4,8 @@
 //       (status.stages[].verifiedGeneration == metadata.generation), and nothing newer was
 //       tried on it since, nor did a later attempt fail;
 //   (b) the stage's applied artifact (revision and digest) is the one its source publishes now;
-//   (c) every object of the stage is healthy now (followed live from watches);
+//   (c) every object of the stage is healthy now (followed live from watches; a stage the
+//       controller does not follow yet, as just after a restart, has no verdict: not Ready);
 //   (d) the StageSet is not being deleted.
 // A run re-applying the same generation and artifact (a resync) breaks none of these, so it
 // never closes the gate while the objects stay healthy.
@@ -21,13 +22,16 @@ export interface ReadinessFacts {
   stage: StageStatus | undefined;
   /**
    * What the stage's source publishes now: an artifact, "none" (the source is gone or has no
-   * artifact), or undefined when the controller does not know yet (its watch of that source
-   * kind has not synced): then the stage's attempted artifact stands in (checked in (a)).
+   * artifact), or undefined when the controller does not know (its watch of that source kind
+   * has not listed yet, as just after a restart, or may not list it): not Ready then, since
+   * (b) cannot be shown.
    */
   published: PublishedArtifact | "none" | undefined;
   /**
    * Live health of the stage's objects, from watches; undefined when the controller does not
-   * follow this stage (yet): then the recorded phase stands in (Degraded and Failed are not healthy).
+   * follow this stage at this verification (yet) or a watch has not listed: not Ready then,
+   * since (c) cannot be shown. A stage with `readyChecks.disableWait` is never judged on
+   * health: the caller passes true for it.
    */
   healthy: boolean | undefined;
 }
@@ -40,6 +44,6 @@ export function isStageReady(f: ReadinessFacts): boolean {
   // attempt failed: what was verified no longer describes the stage.
   if (st.attemptedRevision !== st.appliedRevision || st.attemptedDigest !== st.appliedDigest || st.phase === "Failed") return false;
   const artifact = f.published;
-  if (artifact !== undefined && (artifact === "none" || artifact.revision !== st.appliedRevision || artifact.digest !== st.appliedDigest)) return false;
-  return f.healthy ?? st.phase !== "Degraded";
+  if (artifact === undefined || artifact === "none" || artifact.revision !== st.appliedRevision || artifact.digest !== st.appliedDigest) return false;
+  return f.healthy === true;
 }

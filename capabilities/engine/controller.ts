@@ -68,6 +68,7 @@ export class Controller {
     this.sources = new SourceWatch(client, discovery, {
       changed: source => this.wakeReferrers(s => s === source),
       kindReady: kind => this.wakeReferrers(s => s.startsWith(`${kind}/`)),
+      refused: (kind, detail) => log.warn({ kind, detail }, "the controller may not list and watch this source kind: the gates of stages from it stay closed until it may"),
     });
     // Only objects of the StageSets this controller serves: all that carry our label, or those of its namespaces.
     const selector = namespaces ? `${OwnerLabel.namespace} in (${namespaces.join(",")})` : OwnerLabel.stageSet;

@@ -24,9 +24,30 @@ export async function followStage(run: Run, stage: string, versions?: Map<string
   const followed = [];
   for (const object of await stageObjects(run, stage)) {
     const resource = await run.deps.discovery.resolve(object.apiVersion, object.kind);
-    if (resource) followed.push({ collection: resourcePath(resource), object, verifiedAt: versions?.get(objectId(object)) ?? (versions ? "" : undefined) });
+    if (resource) followed.push({ collection: resourcePath(resource), path: resourcePath(resource, object.metadata?.namespace, object.metadata?.name), object, verifiedAt: versions?.get(objectId(object)) ?? (versions ? "" : undefined) });
   }
   live.follow(run.key.namespace, run.key.name, stage, verificationOf(st), followed, run.exprs.get(stage));
+}
+
+/**
+ * Follow every verified stage the controller does not follow yet (after a restart) from its
+ * artifact, when that is still the one its source publishes. Until then the stage has no
+ * live verdict, and its gate stays closed. A stage that cannot be followed now (its artifact
+ * unreachable) is marked on the run, so the reconcile comes back soon rather than at the resync.
+ */
+async function followVerified(run: Run): Promise<void> {
+  const live = run.deps.liveHealth;
+  if (!live) return;
+  const { namespace, name } = run.key;
+  for (const stage of run.stageNames) {
+    const st = stageStatus(run.status, stage);
+    if (!st || st.verifiedGeneration === undefined || (st.phase !== "Ready" && st.phase !== "Degraded")) continue;
+    if (live.follows(namespace, name, stage, verificationOf(st)) || st.appliedDigest !== run.sources.get(stage)?.artifact.digest) continue;
+    await followStage(run, stage).catch(err => {
+      run.unfollowed = true;
+      run.deps.log.warn({ namespace, stageset: name, stage, err: String(err) }, "cannot follow the stage's health yet: its gate stays closed until it can");
+    });
+  }
 }
 
 /** Bring the status in line with live health; saves and records Events only on a change. */
@@ -35,17 +56,13 @@ export async function syncLiveHealth(run: Run): Promise<void> {
   if (!live) return;
   const { namespace, name } = run.key;
   live.unfollow(namespace, name, stage => !run.stageNames.includes(stage));
+  await followVerified(run);
   const events: [type: "Normal" | "Warning", reason: string, message: string][] = [];
   let statusChanged = false;
   for (const stage of run.stageNames) {
     const st = stageStatus(run.status, stage);
     if (!st || st.verifiedGeneration === undefined || (st.phase !== "Ready" && st.phase !== "Degraded")) continue;
-    let healthy = live.healthy(namespace, name, stage, verificationOf(st));
-    if (healthy === undefined && st.appliedDigest === run.sources.get(stage)?.artifact.digest) {
-      // Not followed yet (the controller restarted): follow it from its artifact now.
-      await followStage(run, stage).catch(err => run.deps.log.debug({ namespace, stageset: name, stage, err: String(err) }, "cannot follow stage health yet"));
-      healthy = live.healthy(namespace, name, stage, verificationOf(st));
-    }
+    const healthy = live.healthy(namespace, name, stage, verificationOf(st));
     const degraded = () => `Stage ${stage} revision ${st.appliedRevision} degraded: ${summarize(live.problems(namespace, name, stage))}`;
     if (healthy === false && st.phase === "Ready") {
       const message = degraded();

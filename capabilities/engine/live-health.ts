@@ -8,7 +8,9 @@
 // after a restart, before its kind's watch has listed). A stage with an unknown object has no
 // live verdict yet, so the gate falls back to the recorded phase instead of guessing. Watch
 // events older than what the engine verified (resourceVersion, when it is a number as etcd's
-// are) are ignored, so a late event cannot flap a stage it already saw healthy.
+// are) are ignored, so a late event cannot flap a stage it already saw healthy. A kind the
+// controller may not list or watch (403) makes its objects unhealthy, with that reason: health
+// nobody can see is not health, and the gate must not stay open on it.
 import { describe as describeObject, type KubeObject } from "../apply";
 import { hasExprFor, kstatusView, objectHealth, type CompiledExprs } from "../health";
 import { Informer, objectKey, type KubeClient, type Meta } from "../kube";
@@ -16,6 +18,8 @@ import { Informer, objectKey, type KubeClient, type Meta } from "../kube";
 export interface FollowedObject {
   /** The collection path of the object's resource, all namespaces (one watch per path). */
   collection: string;
+  /** The object's own API path, to read it whole when the watch cache holds only part of it. */
+  path?: string;
   object: KubeObject;
   /** The resourceVersion the engine verified it at; absent when following without a fresh verification. */
   verifiedAt?: string;
@@ -43,6 +47,8 @@ export type HealthChange = (namespace: string, stageset: string, stage: string) 
 export class LiveHealth {
   private readonly informers = new Map<string, Informer<KubeObject & Meta>>();
   private readonly synced = new Set<string>();
+  /** Collections whose list or watch the API server refuses, with its words. */
+  private readonly refused = new Map<string, string>();
   private readonly stages = new Map<string, Followed>();
   /** collection|namespace/name → the stages that hold that object. */
   private readonly holders = new Map<string, Set<string>>();
@@ -79,8 +85,11 @@ export class LiveHealth {
       if (!set) this.holders.set(slot, (set = new Set()));
       set.add(id);
       this.informerFor(o.collection);
-      // The cache may hold only the kstatus view of an object CEL now judges: its next event brings it whole.
-      if (!hasExprFor(exprs, objects[i]!.object)) this.judge(followed, o, "cache");
+      const given = objects[i]!;
+      if (!hasExprFor(exprs, given.object) || this.refused.has(o.collection)) this.judge(followed, o, "cache");
+      // CEL may read any field, and a synced cache may hold only the kstatus view of this
+      // object: read it whole once (after a restart nothing else would judge it until its next event).
+      else if (o.state === "unknown" && this.synced.has(o.collection) && given.path) void this.readWhole(id, o, given.path);
     });
   }
 
@@ -98,6 +107,11 @@ export class LiveHealth {
         if (this.holders.get(slot)?.size === 0) this.holders.delete(slot);
       }
     }
+  }
+
+  /** Whether this stage is followed at that verification (with or without a verdict yet). */
+  follows(namespace: string, stageset: string, stage: string, verification: string): boolean {
+    return this.stages.get(stageId(namespace, stageset, stage))?.verification === verification;
   }
 
   /** Healthy now; undefined when this stage is not followed at that verification, or has no verdict yet. */
@@ -133,8 +147,13 @@ export class LiveHealth {
           for (const [slot, ids] of this.holders) if (slot.startsWith(`${collection}|`)) this.touched(collection, slot.slice(collection.length + 1), "cache", undefined, ids);
         },
         state: (state, detail) => {
-          // Without list and watch on a kind its objects keep their recorded health: say so.
-          if (state === "Failing") this.warn(`live health cannot watch ${collection}: ${detail}`);
+          if (state === "Failing") this.warn(`live health cannot watch ${collection} for now: ${detail}`);
+          if (state === "Forbidden") {
+            this.warn(`live health may not watch ${collection}: ${detail}`);
+            this.refused.set(collection, detail);
+            for (const [slot, ids] of this.holders) if (slot.startsWith(`${collection}|`)) this.touched(collection, slot.slice(collection.length + 1), "refused", undefined, ids);
+          }
+          if (state === "Synced") this.refused.delete(collection);
         },
       },
       { labelSelector: this.labelSelector, keep: o => (this.needsWhole(collection, o) ? o : kstatusView(o)) },
@@ -149,7 +168,15 @@ export class LiveHealth {
     return false;
   }
 
-  private touched(collection: string, key: string, how: "event" | "deleted" | "cache", obj?: KubeObject, ids = this.holders.get(`${collection}|${key}`)): void {
+  /** Judges a followed object from a fresh read, unless a watch event has judged it meanwhile. */
+  private async readWhole(id: string, o: ObjectState, path: string): Promise<void> {
+    const res = await this.client.get<KubeObject & Meta>(path, { allow: [404] }).catch(err => (this.warn(`live health cannot read ${path}: ${String(err)}`), undefined));
+    if (!res || o.state !== "unknown" || this.stages.get(id)?.objects.includes(o) !== true) return;
+    if (res.status === 404) this.touched(o.collection, o.key, "deleted", undefined, new Set([id]));
+    else this.touched(o.collection, o.key, "event", res.body, new Set([id]));
+  }
+
+  private touched(collection: string, key: string, how: How, obj?: KubeObject, ids = this.holders.get(`${collection}|${key}`)): void {
     for (const id of ids ?? []) {
       const followed = this.stages.get(id);
       const o = followed?.objects.find(x => x.collection === collection && x.key === key);
@@ -163,7 +190,9 @@ export class LiveHealth {
     }
   }
 
-  private judge(followed: Followed, o: ObjectState, how: "event" | "deleted" | "cache", event?: KubeObject): void {
+  private judge(followed: Followed, o: ObjectState, how: How, event?: KubeObject): void {
+    const refused = this.refused.get(o.collection);
+    if (refused !== undefined) return void Object.assign(o, { state: "judged", problem: `${what(o)}: health unknown, the controller may not watch ${o.collection} (${refused})` });
     // Any word older than what was verified (a late event of an earlier copy) changes nothing.
     const stale = (obj: KubeObject | undefined) => {
       const version = numericVersion(obj?.metadata?.resourceVersion);
@@ -184,6 +213,9 @@ export class LiveHealth {
     o.problem = health.status === "Current" ? undefined : `${what(o)}: ${health.message}${health.status === "InProgress" ? "" : ` (${health.status})`}`;
   }
 }
+
+/** Why an object is judged: a watch event, its deletion, a cache (re)list, or a refused list/watch. */
+type How = "event" | "deleted" | "cache" | "refused";
 
 /** Unhealthy if any object is; no verdict while any is unknown; else healthy. */
 function verdict(f: Followed): boolean | undefined {

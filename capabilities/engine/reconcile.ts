@@ -15,9 +15,12 @@ import { actionStep, hooksOf, runOnFailure } from "./actions";
 import { syncLiveHealth } from "./health-sync";
 import { describeProblems, validateStageSet } from "../admission";
 import { durationOr } from "../api";
+import { verificationOf } from "../gate";
 
 /** Failures of the stage itself (not of the controller or the input), which call onFailure actions. */
 const stageFailures = new Set<string>([Reason.HealthCheckFailed, Reason.HealthCheckTimeout, Reason.ApplyFailed, Reason.Forbidden, Reason.ActionFailed, Reason.ActionRefused, Reason.ActionTimeout]);
+
+const unfollowedRetryMs = 30_000;
 
 export const requestedAtAnnotation = "reconcile.fluxcd.io/requestedAt";
 
@@ -32,7 +35,14 @@ export async function reconcile(deps: EngineDeps, key: StageSetKey): Promise<Out
     compileStageExprs(run);
     validateSpec(run);
     refuseCrossNamespaceRefs(run);
-    run.sources = await resolveSources(deps.client, deps.discovery, key.namespace, run.stages);
+    const resolved = await resolveSources(deps.client, deps.discovery, key.namespace, run.stages);
+    run.sources = resolved.sources;
+    if (resolved.failure) {
+      // The run waits for that source; the verified stages of the others are still followed,
+      // and their status still says when they degrade or recover.
+      await syncLiveHealth(run);
+      throw resolved.failure;
+    }
     return await drive(run);
   } catch (err) {
     return await fail(run, err);
@@ -76,7 +86,8 @@ async function drive(run: Run): Promise<Outcome> {
       case "finish":
         return await finishRun(run);
       case "idle":
-        return { kind: "resync", afterMs: step.resyncInMs };
+        // A stage that could not be followed keeps its gate closed: try again soon, not at the resync.
+        return { kind: "resync", afterMs: run.unfollowed ? Math.min(step.resyncInMs, unfollowedRetryMs) : step.resyncInMs };
     }
   }
   throw new Error("reconcile made no progress within its step bound");
@@ -132,7 +143,9 @@ async function fail(run: Run, err: unknown): Promise<Outcome> {
       // A resync re-applies the very content already verified under this generation: its failure
       // (an API error, a refused patch) changes nothing in the cluster, so the stage stays Ready
       // (live health still follows it) and its gate open; the StageSet's conditions carry the failure.
-      setStage(run, { ...st, phase: "Ready", message: `re-applying revision ${st.appliedRevision} failed, its verified objects are unchanged: ${message}` });
+      // A stage live health sees degraded stays Degraded (no second HealthDegraded Event).
+      const degraded = run.deps.liveHealth?.healthy(run.key.namespace, run.key.name, st.name, verificationOf(st)) === false;
+      setStage(run, { ...st, phase: degraded ? "Degraded" : "Ready", message: `re-applying revision ${st.appliedRevision} failed, its verified objects are unchanged: ${message}` });
     } else {
       // Say what is still in the cluster: the objects of the last revision that was applied.
       const kept = st?.appliedRevision && st.appliedRevision !== st.attemptedRevision ? `; the objects of revision ${st.appliedRevision} (last applied) are unchanged` : "";

@@ -63,6 +63,8 @@ export interface Run {
   objects: Map<string, Promise<KubeObject[]>>;
   /** Objects as the API server returned them from this reconcile's apply: the first health check needs no reads. */
   live: Map<string, KubeObject[]>;
+  /** A verified stage could not be followed for live health in this reconcile: come back soon. */
+  unfollowed?: boolean;
 }
 
 export function newRun(deps: EngineDeps, key: StageSetKey, ss: StageSet): Run {

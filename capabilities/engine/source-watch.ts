@@ -15,6 +15,8 @@ interface KindWatch {
   synced: boolean;
   /** Discovery or the watch said the kind is not served (its CRD is absent or was deleted). */
   notServed?: boolean;
+  /** The API server refuses the controller's list or watch of the kind: what is published is not known. */
+  refused?: boolean;
   published: Map<string, PublishedArtifact>;
 }
 
@@ -23,6 +25,8 @@ export interface SourceWatchHandlers {
   changed(sourceKey: string): void;
   /** A source kind became served and listed: every referrer may now make progress. */
   kindReady(kindKey: string): void;
+  /** The controller may not list or watch a source kind: its gates stay closed until it may. */
+  refused(kindKey: string, detail: string): void;
 }
 
 export class SourceWatch {
@@ -53,7 +57,7 @@ export class SourceWatch {
   published(sourceKey: string): PublishedArtifact | "none" | undefined {
     const watch = this.kinds.get(sourceKey.slice(0, sourceKey.indexOf("/")));
     if (watch?.notServed) return "none";
-    if (!watch?.synced) return undefined;
+    if (!watch?.synced || watch.refused) return undefined;
     return watch.published.get(sourceKey) ?? "none";
   }
 
@@ -105,8 +109,17 @@ export class SourceWatch {
         watch.notServed = false;
         if (first || wasNotServed) this.handlers.kindReady(kindKey);
       },
-      state: state => {
+      state: (state, detail) => {
         if (state === "NotServed") this.notServed(watch); // the CRD went away: nothing is published
+        if (state === "Forbidden" && !watch.refused) {
+          watch.refused = true;
+          this.handlers.refused(kindKey, detail);
+          for (const key of watch.published.keys()) this.handlers.changed(key);
+        }
+        if (state === "Synced" && watch.refused) {
+          watch.refused = false;
+          this.handlers.kindReady(kindKey);
+        }
       },
     }, { keep: sourceSummary }).start();
   }

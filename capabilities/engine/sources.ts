@@ -17,24 +17,39 @@ interface SourceObject {
 }
 
 /** Reads every stage's source; any stage without an artifact fails the whole run up front. */
-export async function resolveSources(client: KubeClient, discovery: Discovery, namespace: string, stages: Stage[]): Promise<Map<string, ResolvedSource>> {
-  const out = new Map<string, ResolvedSource>();
+/**
+ * Each stage's source and its artifact. A stage whose source cannot be resolved does not stop
+ * the others from resolving: their stages can still be followed for live health while the run
+ * waits. The first failure in spec order is returned as `failure`.
+ */
+export async function resolveSources(client: KubeClient, discovery: Discovery, namespace: string, stages: Stage[]): Promise<{ sources: Map<string, ResolvedSource>; failure?: StageSetError }> {
+  const sources = new Map<string, ResolvedSource>();
+  let failure: StageSetError | undefined;
   for (const stage of stages) {
-    const ref = resolveRef(stage.sourceRef, namespace);
-    const ns = ref.namespace;
-    const what = `stage ${stage.name}: ${ref.kind} ${ns}/${ref.name}`;
-    const resource = await discovery.resolve(ref.apiVersion, ref.kind);
-    if (!resource) {
-      const hint = ref.kind === "ExternalArtifact" ? " (install Flux 2.7 or later, or its ExternalArtifact CRD)" : "";
-      throw new StageSetError(Reason.SourceKindNotInstalled, `${what}: the API server does not serve ${ref.kind} in ${ref.apiVersion}${hint}; the controller starts as soon as it does`);
+    try {
+      sources.set(stage.name, { stage: stage.name, artifact: await resolveArtifact(client, discovery, namespace, stage) });
+    } catch (err) {
+      if (!(err instanceof StageSetError)) throw err;
+      failure ??= err;
     }
-    const res = await client.get<SourceObject>(resourcePath(resource, ns, ref.name), { allow: [404] });
-    if (res.status === 404) throw new StageSetError(Reason.SourceNotReady, `${what} not found`);
-    const artifact = res.body.status?.artifact;
-    if (!artifact?.url || !artifact.revision || !artifact.digest) throw new StageSetError(Reason.SourceNotReady, `${what} has no artifact yet`);
-    out.set(stage.name, { stage: stage.name, artifact });
   }
-  return out;
+  return { sources, failure };
+}
+
+async function resolveArtifact(client: KubeClient, discovery: Discovery, namespace: string, stage: Stage): Promise<ResolvedSource["artifact"]> {
+  const ref = resolveRef(stage.sourceRef, namespace);
+  const ns = ref.namespace;
+  const what = `stage ${stage.name}: ${ref.kind} ${ns}/${ref.name}`;
+  const resource = await discovery.resolve(ref.apiVersion, ref.kind);
+  if (!resource) {
+    const hint = ref.kind === "ExternalArtifact" ? " (install Flux 2.7 or later, or its ExternalArtifact CRD)" : "";
+    throw new StageSetError(Reason.SourceKindNotInstalled, `${what}: the API server does not serve ${ref.kind} in ${ref.apiVersion}${hint}; the controller starts as soon as it does`);
+  }
+  const res = await client.get<SourceObject>(resourcePath(resource, ns, ref.name), { allow: [404] });
+  if (res.status === 404) throw new StageSetError(Reason.SourceNotReady, `${what} not found`);
+  const artifact = res.body.status?.artifact;
+  if (!artifact?.url || !artifact.revision || !artifact.digest) throw new StageSetError(Reason.SourceNotReady, `${what} has no artifact yet`);
+  return artifact;
 }
 
 /**

@@ -109,20 +109,22 @@ export async function applyStep(run: Run, stage: string): Promise<void> {
   const { objects, ctx, parent } = await preflight(run, stage);
   const owner = ctx.owner;
   const revision = run.status.lastAttemptedRevisions![stage]!;
+  // The digest too: after a newer artifact failed before it was pinned, this names what is tried now.
+  const digest = pinnedArtifact(run, stage).digest;
   const reapply = run.status.stages?.find(s => s.name === stage)?.appliedRevision === revision;
-  setStage(run, { name: stage, phase: "Applying", attemptedRevision: revision, message: `Applying ${objects.length} objects` });
+  setStage(run, { name: stage, phase: "Applying", attemptedRevision: revision, attemptedDigest: digest, message: `Applying ${objects.length} objects` });
   run.status.currentStage = stage;
   run.status.currentRevision = revision;
   const namespaces = objects.map(o => o.metadata.namespace ?? run.key.namespace);
   await writeParent(run.client, owner, run.stageNames.indexOf(stage), [...parent.groupKinds, ...objects.map(groupKind)], [...parent.namespaces, ...namespaces], stageSpec(run, stage).prune !== false);
-  const prior = await run.deps.applySnapshots?.before(objects, run.deps.discovery, run.deps.liveHealth);
+  const prior = await run.deps.applySnapshots?.before(objects, run.deps.discovery, run.deps.liveHealth, run.client, run.exprs.get(stage));
   const applied = await applyStage(ctx, objects);
   if (prior) run.deps.applySnapshots?.after(applied, prior);
   run.live.set(stage, applied.map(a => a.object));
   const created = applied.filter(a => a.action === "created").length;
   // The same revision again (a resync): whatever it changed had drifted in the cluster.
   run.deps.metrics.stageApplied(applied.length, reapply ? applied.filter(a => a.changed).length : 0);
-  setStage(run, { name: stage, phase: "Waiting", attemptedRevision: revision, objects: applied.length, lastAppliedTime: nowISOPrecise(run), message: `Applied ${applied.length} objects (${created} created); waiting for them to become Ready` });
+  setStage(run, { name: stage, phase: "Waiting", attemptedRevision: revision, attemptedDigest: digest, objects: applied.length, lastAppliedTime: nowISOPrecise(run), message: `Applied ${applied.length} objects (${created} created); waiting for them to become Ready` });
   await save(run);
   run.deps.log.info({ namespace: run.key.namespace, stageset: run.key.name, stage, revision, objects: applied.length, created }, "stage applied");
 }
@@ -176,7 +178,10 @@ async function markStageReady(run: Run, stage: string, revision: string, total: 
   setStage(run, { ...st, phase: "Ready", appliedRevision: revision, appliedDigest: digest, verifiedGeneration: run.generation, message: objectsReady(total) });
   if (st.lastAppliedTime) run.deps.metrics.stageReady((run.deps.now() - Date.parse(st.lastAppliedTime)) / 1000);
   // Following is best effort here: a failure to start it must not fail a stage that is Ready.
-  await followStage(run, stage, versions).catch(err => run.deps.log.warn({ ...logFields(run), err: String(err) }, "cannot follow the stage's health live yet"));
+  await followStage(run, stage, versions).catch(err => {
+    run.unfollowed = true;
+    run.deps.log.warn({ ...logFields(run), err: String(err) }, "cannot follow the stage's health live yet: its gate stays closed until it can");
+  });
   await save(run);
   run.deps.log.info({ namespace: run.key.namespace, stageset: run.key.name, stage, revision }, "stage ready");
   if (!reverified) await run.deps.events.record(run.ss, "Normal", "StageReady", `Stage ${stage} is Ready at revision ${revision}`);

@@ -25,11 +25,14 @@ function release(over: Partial<StageSet["metadata"]> = {}): StageSet {
   } as StageSet;
 }
 
+/** Every source publishes the artifact shop's crds stage applied, and every followed stage is healthy. */
+const publishingRev: LiveFacts = { published: () => ({ revision: rev, digest: "sha256:b" }), healthy: () => true };
+
 function viewOf(...stageSets: StageSet[]): ReadinessView {
-  return viewWith(undefined, ...stageSets);
+  return viewWith(publishingRev, ...stageSets);
 }
 
-function viewWith(live: LiveFacts | undefined, ...stageSets: StageSet[]): ReadinessView {
+function viewWith(live: LiveFacts, ...stageSets: StageSet[]): ReadinessView {
   const view = new ReadinessView(live);
   for (const ss of stageSets) view.update(ss);
   return view;
@@ -104,16 +107,25 @@ describe("the readiness view", () => {
     expect(viewOf(ss).get("team-a", "shop", "crds")?.ready).toBe(ready);
   });
 
-  const published = (artifact: ReturnType<LiveFacts["published"]>): LiveFacts => ({ published: key => (key === "ExternalArtifact.source.toolkit.fluxcd.io/team-a/crds" ? artifact : undefined), healthy: () => undefined });
+  const published = (artifact: ReturnType<LiveFacts["published"]>): LiveFacts => ({ published: key => (key === "ExternalArtifact.source.toolkit.fluxcd.io/team-a/crds" ? artifact : undefined), healthy: () => true });
   it.each([
     { name: "the source publishes the applied artifact", live: published({ revision: rev, digest: "sha256:b" }), ready: true, phase: "Ready" },
     { name: "the source publishes a new revision: closed before any run", live: published({ revision: "v3@sha256:c", digest: "sha256:c" }), ready: false, phase: "Ready" },
     { name: "the source republished the revision with new content", live: published({ revision: rev, digest: "sha256:z" }), ready: false, phase: "Ready" },
     { name: "the source is gone", live: published("none"), ready: false, phase: "Ready" },
-    { name: "live health: an object degraded", live: { published: () => undefined, healthy: (_n: string, _s: string, stage: string, v: string) => (stage === "crds" && v === "4|sha256:b" ? false : undefined) }, ready: false, phase: "Degraded" },
-    { name: "live health of another verification does not count", live: { published: () => undefined, healthy: (_n: string, _s: string, _st: string, v: string) => (v === "3|sha256:b" ? false : undefined) }, ready: true, phase: "Ready" },
+    { name: "the source kind not listed yet (just after a restart): not shown, so closed", live: published(undefined), ready: false, phase: "Ready" },
+    { name: "live health: an object degraded", live: { ...publishingRev, healthy: (_n: string, _s: string, stage: string, v: string) => (stage === "crds" && v === "4|sha256:b" ? false : undefined) }, ready: false, phase: "Degraded" },
+    { name: "live health of another verification does not count", live: { ...publishingRev, healthy: (_n: string, _s: string, _st: string, v: string) => (v === "3|sha256:b" ? false : v === "4|sha256:b" ? true : undefined) }, ready: true, phase: "Ready" },
+    { name: "not followed yet (just after a restart): no verdict, so closed", live: { ...publishingRev, healthy: () => undefined }, ready: false, phase: "Ready" },
   ])("live facts: $name", ({ live, ready, phase }) => {
     expect(viewWith(live, release()).get("team-a", "shop", "crds")).toMatchObject({ ready, phase });
+  });
+
+  it("a stage with readyChecks.disableWait is Ready once verified, with no live health to wait for", () => {
+    const unjudged = release();
+    unjudged.spec!.stages[0]!.readyChecks = { disableWait: true };
+    expect(viewWith({ ...publishingRev, healthy: () => undefined }, unjudged).get("team-a", "shop", "crds")?.ready).toBe(true);
+    expect(viewWith({ ...publishingRev, healthy: () => undefined }, release()).get("team-a", "shop", "crds")?.ready).toBe(false);
   });
 
   it("a stage removed from the spec, or a removed StageSet, is unknown", () => {

@@ -22,7 +22,7 @@ export interface StageEntry extends StageReadiness {
 
 /** The live facts the view does not hold itself. */
 export interface LiveFacts {
-  /** What a source publishes now; undefined when its kind's watch has not synced. */
+  /** What a source publishes now; undefined when its kind's watch has not listed (then not Ready). */
   published(sourceKey: string): PublishedArtifact | "none" | undefined;
   /** The stage's objects' health now; undefined when the stage is not followed at this verification. */
   healthy(namespace: string, stageset: string, stage: string, verification: string): boolean | undefined;
@@ -36,15 +36,14 @@ export function verificationOf(st: Pick<StageStatus, "verifiedGeneration" | "app
 interface Held {
   generation?: number;
   deleting: boolean;
-  stages: { name: string; source: string; status?: StageStatus }[];
+  /** unjudged: the stage has readyChecks.disableWait, so no live health to wait for. */
+  stages: { name: string; source: string; status?: StageStatus; unjudged: boolean }[];
 }
-
-const unknownFacts: LiveFacts = { published: () => undefined, healthy: () => undefined };
 
 export class ReadinessView {
   private readonly stageSets = new Map<string, Held>();
 
-  constructor(private readonly live: LiveFacts = unknownFacts) {}
+  constructor(private readonly live: LiveFacts) {}
 
   /** Record the StageSet as the watch delivered it (any event, status writes included). */
   update(ss: StageSet): void {
@@ -54,6 +53,7 @@ export class ReadinessView {
       name: s.name,
       source: sourceKey(resolveRef(s.sourceRef ?? { name: "" }, namespace)),
       status: ss.status?.stages?.find(st => st.name === s.name),
+      unjudged: s.readyChecks?.disableWait === true,
     }));
     this.stageSets.set(viewKey(namespace, name), { generation, deleting: deletionTimestamp !== undefined, stages });
   }
@@ -79,7 +79,8 @@ export class ReadinessView {
 
   private readiness(namespace: string, stageset: string, held: Held, entry: Held["stages"][number]): StageReadiness {
     const st = entry.status;
-    const healthy = st ? this.live.healthy(namespace, stageset, entry.name, verificationOf(st)) : undefined;
+    // A stage that opted out of health checks is Ready once applied: it has no health to follow.
+    const healthy = st && entry.unjudged ? true : st ? this.live.healthy(namespace, stageset, entry.name, verificationOf(st)) : undefined;
     const ready = isStageReady({ generation: held.generation, deleting: held.deleting, stage: st, published: this.live.published(entry.source), healthy });
     const phase = st?.phase === "Ready" && healthy === false ? "Degraded" : (st?.phase ?? "Pending");
     return { ready, phase, revision: st?.attemptedRevision ?? "", appliedRevision: st?.appliedRevision ?? "" };

@@ -133,8 +133,9 @@ export class KubeClient {
    * A watch stream: calls onEvent for each event line until the server ends the stream, the
    * signal aborts it, or the connection breaks (rejects). Resolves with the HTTP status; a
    * status >= 400 resolves with the API server's Status body in `error` and no events.
+   * onOpen is called once the server has accepted the watch.
    */
-  async watch(path: string, query: RequestInit["query"], onEvent: (event: WatchEvent) => void, signal: AbortSignal): Promise<{ status: number; error?: string }> {
+  async watch(path: string, query: RequestInit["query"], onEvent: (event: WatchEvent) => void, signal: AbortSignal, onOpen?: () => void): Promise<{ status: number; error?: string }> {
     const { url, opts } = await this.prepare("WATCH", path, { ...query, watch: true }, undefined, "watches");
     opts.method = "GET";
     opts.signal = signal;
@@ -144,6 +145,7 @@ export class KubeClient {
     return new Promise((resolve, reject) => {
       const req = (url.protocol === "http:" ? httpRequest : request)(url, opts, res => {
         const status = res.statusCode ?? 0;
+        if (status < 400) onOpen?.();
         let buffered = "";
         const fail = (err: Error) => {
           req.destroy(err);

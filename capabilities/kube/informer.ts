@@ -2,14 +2,17 @@
 // the list's resourceVersion with bookmarks, watch again when the server ends the stream, list
 // again on 410 Gone, and retry with backoff on errors. A resource the API server does not
 // serve (a CRD not installed yet) is not an error that stops anything: the informer reports
-// "NotServed" and keeps trying, so the controller converges by itself once it appears.
-import type { KubeClient, WatchEvent } from "./client";
+// "NotServed" and keeps trying, so the controller converges by itself once it appears. A list
+// or watch the API server refuses (401/403) is "Forbidden": the cache cannot be trusted until
+// the rights come back, unlike a passing failure ("Failing"), after which it is still the
+// last word the server gave.
+import { KubeApiError, type KubeClient, type WatchEvent } from "./client";
 
 export interface Meta {
   metadata?: { name?: string; namespace?: string; resourceVersion?: string; managedFields?: unknown };
 }
 
-export type InformerState = "Starting" | "Synced" | "NotServed" | "Failing";
+export type InformerState = "Starting" | "Synced" | "NotServed" | "Forbidden" | "Failing";
 
 export interface InformerHandlers<T> {
   upsert(obj: T): void;
@@ -34,6 +37,8 @@ export class Informer<T extends Meta> {
   private readonly abort = new AbortController();
   private current: InformerState = "Starting";
   private detail = "";
+  /** The last watch was refused (401/403): a list alone is a snapshot that no watch keeps current, so not "Synced". */
+  private watchRefused = false;
 
   constructor(
     private readonly client: KubeClient,
@@ -73,13 +78,15 @@ export class Informer<T extends Meta> {
         if (listed === undefined) {
           this.setState("NotServed", `the API server does not serve ${this.path}`);
         } else {
-          delay = base;
+          // A list that works while the watch is refused is no recovery: keep backing off.
+          if (!this.watchRefused) delay = base;
           await this.watchFrom(listed);
           continue; // 410 Gone or a broken stream: list again at once
         }
       } catch (err) {
         if (this.abort.signal.aborted) return;
-        this.setState("Failing", err instanceof Error ? err.message : String(err));
+        const refused = err instanceof KubeApiError && (err.status === 401 || err.status === 403);
+        this.setState(refused ? "Forbidden" : "Failing", err instanceof Error ? err.message : String(err));
       }
       await sleep(delay, this.abort.signal);
       delay = Math.min(delay * 2, 30_000);
@@ -108,7 +115,7 @@ export class Informer<T extends Meta> {
       this.cache.delete(key);
       this.handlers.remove(old);
     }
-    this.setState("Synced", "");
+    if (!this.watchRefused) this.setState("Synced", "");
     this.handlers.synced?.();
     return resourceVersion;
   }
@@ -129,9 +136,15 @@ export class Informer<T extends Meta> {
         rv = event.object.metadata?.resourceVersion ?? rv;
         if (event.type === "BOOKMARK") return;
         this.apply(event);
-      }, this.abort.signal);
+      }, this.abort.signal, () => {
+        if (!this.watchRefused) return;
+        this.watchRefused = false;
+        this.setState("Synced", "");
+        this.handlers.synced?.();
+      });
       if (res.status === 410) gone = true;
-      else if (res.status >= 400) throw new Error(`watch ${this.path}: HTTP ${res.status}: ${res.error}`);
+      else if (res.status === 401 || res.status === 403) this.watchRefused = true;
+      if (res.status >= 400 && res.status !== 410) throw new KubeApiError(res.status, "", `watch ${this.path}: HTTP ${res.status}: ${res.error}`, "GET", this.path);
     }
   }
 

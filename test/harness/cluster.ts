@@ -1,7 +1,12 @@
-// Test helpers on the real API server: an isolated namespace per test file, and
-// eventually() for conditions that settle asynchronously.
+// Test helpers on the real API server: an isolated namespace per test file, a kubeconfig
+// acting as a ServiceAccount, and eventually() for conditions that settle asynchronously.
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { K8s, kind } from "pepr";
+import { parse, stringify } from "yaml";
+import { kubectl } from "../../local-cluster/control-plane";
 
 export const testRunLabel = "stageset.dev/test-run";
 const runId = randomBytes(3).toString("hex");
@@ -15,6 +20,17 @@ export async function createTestNamespace(prefix: string): Promise<string> {
 
 export async function deleteTestNamespace(name: string): Promise<void> {
   await K8s(kind.Namespace).Delete(name);
+}
+
+/** A copy of the admin kubeconfig that authenticates as the ServiceAccount instead (a TokenRequest token, valid 1 h). */
+export function serviceAccountKubeconfig(binDir: string, adminKubeconfig: string, sa: { namespace: string; name: string }): string {
+  const token = kubectl(binDir, adminKubeconfig, ["create", "token", sa.name, "-n", sa.namespace, "--duration=1h"]).trim();
+  const config = parse(readFileSync(adminKubeconfig, "utf8"));
+  config.users = [{ name: sa.name, user: { token } }];
+  config.contexts[0].context.user = sa.name;
+  const file = join(mkdtempSync(join(tmpdir(), "stageset-sa-")), "kubeconfig");
+  writeFileSync(file, stringify(config), { mode: 0o600 });
+  return file;
 }
 
 export interface EventuallyOptions {

@@ -141,7 +141,7 @@ describe("the gate (module wiring, asked over HTTP)", () => {
     expect(stageOf(await read("same"), "x")).toMatchObject({ appliedRevision: "release-1", appliedDigest: second.digest });
   });
 
-  it("a hostile revision that fails before it is pinned is named as the failed one; the previous one as applied", async () => {
+  it("a hostile revision that fails before it is pinned is named as the failed one; the previous one as applied; a revert reopens the gate with one apply, no new run", async () => {
     const good = await publish("hostile-x", { "x.yaml": cm("hostile-x") });
     await release("hostile", [{ name: "x", sourceRef: { name: "hostile-x" } }]);
     const bad = await artifacts.publish({ namespace: ns, name: "hostile-x" }, { entries: [{ name: "../escape.yaml", body: cm("escape") }] });
@@ -152,6 +152,17 @@ describe("the gate (module wiring, asked over HTTP)", () => {
     expect(await probe.json("hostile", "x")).toEqual({ ready: false, namespace: ns, stageset: "hostile", stage: "x", phase: "Failed", revision: bad.revision, appliedRevision: good.revision });
     expect(await probe.status("hostile", "x")).toBe(403);
     expect((await configMapIn(ns, "hostile-x"))?.data).toEqual({ v: "1" });
+
+    // The producer reverts to the good artifact: the stage is applied and verified at it again
+    // within the same run (nothing new to roll out, so no new run), and its gate reopens.
+    const before = { applies: await probe.metric("stageset_stage_applies_total"), runStartedAt: (await read("hostile")).status?.runStartedAt };
+    const reverted = await artifacts.publish({ namespace: ns, name: "hostile-x" }, { files: { "x.yaml": cm("hostile-x") } }, { revision: good.revision });
+    expect(reverted.digest, "the same bytes again").toBe(good.digest);
+    await eventually(() => probe.status("hostile", "x"), code => code === 200, { what: "the gate open again at the reverted artifact", timeoutMs: 30_000 });
+    const after = await read("hostile");
+    expect(stageOf(after, "x")).toMatchObject({ phase: "Ready", attemptedRevision: good.revision, attemptedDigest: good.digest, appliedDigest: good.digest });
+    expect(after.status?.runStartedAt).toBe(before.runStartedAt);
+    expect(await probe.metric("stageset_stage_applies_total")).toBe(before.applies + 1);
   });
 
   it("a forced reconcile of a Ready three-stage StageSet at the same revision never closes the gate (polled every 50 ms)", async () => {
@@ -268,7 +279,7 @@ describe("the gate (module wiring, asked over HTTP)", () => {
     await eventually(() => probe.status("pair", "s"), code => code === 200, { what: "the gate open once both are fixed", timeoutMs: 30_000 });
   });
 
-  it("a Rollout with a hash-style observedGeneration, changed in place, is not Ready until its status moves; then Ready; a Degraded that follows fails the stage", async () => {
+  it("a Rollout with a hash-style observedGeneration, changed in place, is not Ready until its status moves (also right after a controller restart); then Ready; a Degraded that follows fails the stage", async () => {
     await installRolloutCRD();
     await publish("argo-ro", { "ro.yaml": rollout("ro", 1) });
     await K8s(StageSet).Apply({ metadata: { name: "argo", namespace: ns }, spec: { stages: [{ name: "ro", sourceRef: { name: "argo-ro" } }] } });
@@ -293,9 +304,18 @@ describe("the gate (module wiring, asked over HTTP)", () => {
     await eventually(() => probe.status("argo", "ro"), s => s === 200, { what: "the stage Ready once Argo observed revision 2" });
     expect(stageOf(await read("argo"), "ro")).toMatchObject({ phase: "Ready", appliedRevision: v2.revision });
 
-    // Revision 3 in place; Argo's next word is Degraded: the stage fails.
+    // Revision 3 in place, published while the controller is down: the restarted controller
+    // knows nothing of the Rollout yet, and still must not take Argo's old Healthy for it.
+    await module.stop();
     await publish("argo-ro", { "ro.yaml": rollout("ro", 3) });
-    await eventually(() => getRollout("ro"), r => r.metadata?.generation === 3, { what: "revision 3 applied in place" });
+    module = await spawnModule({ namespaces: [ns], kubeconfig: inject("kubeconfig"), harnessBinDir: inject("harnessBinDir") });
+    probe = gateProbe(module.gate, module.metrics, ns);
+    await eventually(() => getRollout("ro"), r => r.metadata?.generation === 3, { what: "revision 3 applied in place by the restarted controller" });
+    const afterRestart = probe.watch("argo", ["ro"]);
+    await new Promise(ok => setTimeout(ok, 2_500));
+    expect(stageOf(await read("argo"), "ro")?.message).toMatch(/status has not changed since generation 3 was applied/);
+    expect(afterRestart.stop().ro!.map(s => s.status)).not.toContain(200);
+    // Argo's next word is Degraded: the stage fails.
     await setRolloutStatus("ro", { observedGeneration: "99bb22ff", phase: "Degraded", message: "ProgressDeadlineExceeded" });
     const failed = await eventually(() => read("argo"), ss => stageOf(ss, "ro")?.phase === "Failed", { what: "the stage Failed on Degraded" });
     expect(condition(failed, "Ready")).toMatchObject({ status: "False", reason: "HealthCheckFailed" });

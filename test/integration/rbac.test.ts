@@ -3,8 +3,7 @@
 // deploy/chart's aggregated release role for the objects of releases), and rolls out the
 // demo release. A kind the release role does not cover is refused until a ClusterRole
 // labelled stageset.dev/aggregate-to-releases grants it.
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { K8s, kind } from "pepr";
@@ -14,7 +13,7 @@ import { StageSet } from "../../capabilities/api";
 import cfg from "../../package.json";
 import { renderTemplate } from "../../scripts/chart-templates";
 import { startArtifactServer, type ArtifactServer } from "../../local-cluster/artifact-server";
-import { createTestNamespace, deleteTestNamespace, eventually } from "../harness/cluster";
+import { createTestNamespace, deleteTestNamespace, eventually, serviceAccountKubeconfig } from "../harness/cluster";
 import { kubectl } from "../../local-cluster/control-plane";
 import { spawnController, type ControllerProcess } from "../harness/controller-process";
 
@@ -45,17 +44,6 @@ afterAll(async () => {
   if (ns) await deleteTestNamespace(ns);
 });
 
-/** A kubeconfig that authenticates as the ServiceAccount (a TokenRequest token). */
-function serviceAccountKubeconfig(): string {
-  const token = admin(["create", "token", sa.name, "-n", sa.namespace, "--duration=1h"]).trim();
-  const config = parse(readFileSync(inject("kubeconfig"), "utf8"));
-  config.users = [{ name: "controller", user: { token } }];
-  config.contexts[0].context.user = "controller";
-  const file = join(mkdtempSync(join(tmpdir(), "stageset-rbac-")), "controller.kubeconfig");
-  writeFileSync(file, stringify(config), { mode: 0o600 });
-  return file;
-}
-
 it("rolls out the demo release as the controller's ServiceAccount, a custom kind once a release role is aggregated", async () => {
   for (const stage of ["crds", "config", "app"]) {
     const dir = join(root, "examples/demo", stage);
@@ -63,7 +51,7 @@ it("rolls out the demo release as the controller's ServiceAccount, a custom kind
   }
   const demo = parse(readFileSync(join(root, "examples/demo/stageset.yaml"), "utf8"));
   await K8s(StageSet).Apply({ ...demo, metadata: { ...demo.metadata, namespace: ns } });
-  controller = await spawnController({ KUBECONFIG: serviceAccountKubeconfig(), STAGESET_NAMESPACES: ns });
+  controller = await spawnController({ KUBECONFIG: serviceAccountKubeconfig(inject("harnessBinDir"), inject("kubeconfig"), sa), STAGESET_NAMESPACES: ns });
   const read = () => K8s(StageSet).InNamespace(ns).Get("demo");
 
   // The demo's Greeting kind is not among the kinds the release role grants by default.
@@ -89,7 +77,7 @@ it("as its own ServiceAccount, acts for a StageSet as the StageSet's ServiceAcco
     await K8s(StageSet).Apply({ metadata: { name: "own", namespace: tenant }, spec: { serviceAccountName: "deployer", stages: [{ name: "s", sourceRef: { name: "own" } }] } });
     await K8s(StageSet).Apply({ metadata: { name: "elsewhere", namespace: tenant }, spec: { serviceAccountName: "deployer", stages: [{ name: "s", sourceRef: { name: "elsewhere" } }] } });
     await controller?.kill();
-    controller = await spawnController({ KUBECONFIG: serviceAccountKubeconfig(), STAGESET_NAMESPACES: tenant });
+    controller = await spawnController({ KUBECONFIG: serviceAccountKubeconfig(inject("harnessBinDir"), inject("kubeconfig"), sa), STAGESET_NAMESPACES: tenant });
     const read = (name: string) => K8s(StageSet).InNamespace(tenant).Get(name);
     await eventually(() => read("own"), ss => ss.status?.conditions?.some(c => c.type === "Ready" && c.status === "True") === true, { what: "Ready as the tenant's ServiceAccount", timeoutMs: 60_000 });
     const refused = await eventually(() => read("elsewhere"), ss => ss.status?.conditions?.some(c => c.type === "Ready" && c.reason === "Forbidden") === true, { what: "Forbidden for the tenant's ServiceAccount", timeoutMs: 60_000 });

@@ -10,8 +10,9 @@ const marker = `SECRET-MESSAGE-${Math.random().toString(36).slice(2)}`;
 let gate: Listener;
 let port = 0;
 
+const rev = "v1@sha256:abc";
+
 function stageSet(name: string, phase: "Ready" | "Waiting"): StageSet {
-  const rev = "v1@sha256:abc";
   return {
     apiVersion: "stageset.dev/v1alpha1",
     kind: "StageSet",
@@ -22,7 +23,8 @@ function stageSet(name: string, phase: "Ready" | "Waiting"): StageSet {
 }
 
 beforeAll(async () => {
-  const view = new ReadinessView();
+  // Every source publishes the artifact the Ready stage applied.
+  const view = new ReadinessView({ published: () => ({ revision: rev, digest: "sha256:abc" }), healthy: () => true });
   view.update(stageSet("open", "Ready"));
   view.update(stageSet("closed", "Waiting"));
   gate = await startGateServer("127.0.0.1:0", view);
