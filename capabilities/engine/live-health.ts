@@ -86,11 +86,26 @@ export class LiveHealth {
       set.add(id);
       this.informerFor(o.collection);
       const given = objects[i]!;
-      if (!hasExprFor(exprs, given.object) || this.refused.has(o.collection)) this.judge(followed, o, "cache");
-      // CEL may read any field, and a synced cache may hold only the kstatus view of this
-      // object: read it whole once (after a restart nothing else would judge it until its next event).
-      else if (o.state === "unknown" && this.synced.has(o.collection) && given.path) void this.readWhole(id, o, given.path);
+      const cel = hasExprFor(exprs, given.object);
+      if (!cel || this.refused.has(o.collection)) this.judge(followed, o, "cache");
+      if (given.path && this.mayHaveMissed(o, cel)) void this.readWhole(id, o, given.path);
     });
+  }
+
+  /**
+   * Whether the cache cannot vouch for an object just followed, so it is read once: a CEL
+   * check may read any field while a synced cache may hold only the kstatus view (after a
+   * restart nothing else would judge it until its next event), and an event may have come
+   * between the engine's own check and now (the object deleted, or changed under CEL).
+   */
+  private mayHaveMissed(o: ObjectState, cel: boolean): boolean {
+    if (!this.synced.has(o.collection) || this.refused.has(o.collection)) return false;
+    if (o.state === "unknown") return cel;
+    if (o.state !== "verified") return false;
+    const cached = this.informers.get(o.collection)?.get(o.key);
+    if (!cached) return true;
+    const version = numericVersion(cached.metadata?.resourceVersion);
+    return cel && version !== undefined && o.verifiedAt !== undefined && version > o.verifiedAt;
   }
 
   /** Stop following the StageSet's stages (those `which` picks; default all). */
@@ -171,7 +186,7 @@ export class LiveHealth {
   /** Judges a followed object from a fresh read, unless a watch event has judged it meanwhile. */
   private async readWhole(id: string, o: ObjectState, path: string): Promise<void> {
     const res = await this.client.get<KubeObject & Meta>(path, { allow: [404] }).catch(err => (this.warn(`live health cannot read ${path}: ${String(err)}`), undefined));
-    if (!res || o.state !== "unknown" || this.stages.get(id)?.objects.includes(o) !== true) return;
+    if (!res || o.state === "judged" || this.stages.get(id)?.objects.includes(o) !== true) return;
     if (res.status === 404) this.touched(o.collection, o.key, "deleted", undefined, new Set([id]));
     else this.touched(o.collection, o.key, "event", res.body, new Set([id]));
   }

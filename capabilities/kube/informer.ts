@@ -100,9 +100,12 @@ export class Informer<T extends Meta> {
     let next: string | undefined;
     do {
       // Pages of 500, so a large cluster is never one huge response held in memory at once.
-      const res = await this.client.get<{ metadata?: { resourceVersion?: string; continue?: string }; items?: T[] }>(this.path, { query: { labelSelector: this.opts.labelSelector, limit: 500, continue: next }, allow: [404] });
+      const res = await this.client.get<{ apiVersion?: string; kind?: string; metadata?: { resourceVersion?: string; continue?: string }; items?: T[] }>(this.path, { query: { labelSelector: this.opts.labelSelector, limit: 500, continue: next }, allow: [404] });
       if (res.status === 404) return undefined;
-      for (const item of res.body.items ?? []) {
+      const typeOfItems = listItemType(res.body);
+      for (const listed of res.body.items ?? []) {
+        // A list's items carry no apiVersion and kind; health rules and CEL checks go by them.
+        const item = { ...typeOfItems, ...listed };
         const key = objectKey(item);
         seen.add(key);
         this.put(key, item);
@@ -180,4 +183,9 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     const t = setTimeout(resolve, ms);
     signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
   });
+}
+
+/** The apiVersion and kind of a list's items, from the list's own (`ConfigMapList` → `ConfigMap`). */
+export function listItemType(list: { apiVersion?: string; kind?: string }): { apiVersion?: string; kind?: string } {
+  return list.apiVersion && list.kind?.endsWith("List") ? { apiVersion: list.apiVersion, kind: list.kind.slice(0, -"List".length) } : {};
 }
