@@ -24,7 +24,9 @@ export async function followStage(run: Run, stage: string, versions?: Map<string
   const followed = [];
   for (const object of await stageObjects(run, stage)) {
     const resource = await run.deps.discovery.resolve(object.apiVersion, object.kind);
-    if (resource) followed.push({ collection: resourcePath(resource), path: resourcePath(resource, object.metadata?.namespace, object.metadata?.name), object, verifiedAt: versions?.get(objectId(object)) ?? (versions ? "" : undefined) });
+    // A kind no longer served (its CRD deleted, an aggregated API down) hides its objects' health: followed as unhealthy.
+    if (!resource) followed.push({ collection: "", object, unserved: `${object.apiVersion} ${object.kind}` });
+    else followed.push({ collection: resourcePath(resource), path: resourcePath(resource, object.metadata?.namespace, object.metadata?.name), object, verifiedAt: versions?.get(objectId(object)) ?? (versions ? "" : undefined) });
   }
   live.follow(run.key.namespace, run.key.name, stage, verificationOf(st), followed, run.exprs.get(stage));
 }

@@ -23,6 +23,8 @@ export interface FollowedObject {
   object: KubeObject;
   /** The resourceVersion the engine verified it at; absent when following without a fresh verification. */
   verifiedAt?: string;
+  /** The API server does not serve the object's kind (`apiVersion kind`): its health cannot be seen. */
+  unserved?: string;
 }
 
 interface ObjectState {
@@ -70,16 +72,14 @@ export class LiveHealth {
     const followed: Followed = {
       verification,
       exprs,
-      objects: objects.map(o => ({
-        collection: o.collection,
-        key: objectKey(o.object),
-        kind: o.object.kind,
-        verifiedAt: numericVersion(o.verifiedAt),
-        state: o.verifiedAt !== undefined ? "verified" : "unknown",
-      })),
+      objects: objects.map(o => {
+        const state: ObjectState = { collection: o.collection, key: objectKey(o.object), kind: o.object.kind, verifiedAt: numericVersion(o.verifiedAt), state: o.verifiedAt !== undefined ? "verified" : "unknown" };
+        return o.unserved ? { ...state, state: "judged", problem: `${what(state)}: health unknown, the API server does not serve ${o.unserved}` } : state;
+      }),
     };
     this.stages.set(id, followed);
     followed.objects.forEach((o, i) => {
+      if (objects[i]!.unserved) return;
       const slot = `${o.collection}|${o.key}`;
       let set = this.holders.get(slot);
       if (!set) this.holders.set(slot, (set = new Set()));
@@ -183,10 +183,14 @@ export class LiveHealth {
     return false;
   }
 
-  /** Judges a followed object from a fresh read, unless a watch event has judged it meanwhile. */
-  private async readWhole(id: string, o: ObjectState, path: string): Promise<void> {
+  /**
+   * Judges a followed object from a fresh read, unless a watch event has judged it meanwhile.
+   * A failed read is tried again (backing off to 30 s): nothing else may come to judge it.
+   */
+  private async readWhole(id: string, o: ObjectState, path: string, retryMs = 1_000): Promise<void> {
     const res = await this.client.get<KubeObject & Meta>(path, { allow: [404] }).catch(err => (this.warn(`live health cannot read ${path}: ${String(err)}`), undefined));
-    if (!res || o.state === "judged" || this.stages.get(id)?.objects.includes(o) !== true) return;
+    if (o.state === "judged" || this.stages.get(id)?.objects.includes(o) !== true) return;
+    if (!res) return void setTimeout(() => void this.readWhole(id, o, path, Math.min(retryMs * 2, 30_000)), retryMs).unref();
     if (res.status === 404) this.touched(o.collection, o.key, "deleted", undefined, new Set([id]));
     else this.touched(o.collection, o.key, "event", res.body, new Set([id]));
   }

@@ -111,8 +111,12 @@ export async function applyStep(run: Run, stage: string): Promise<void> {
   const revision = run.status.lastAttemptedRevisions![stage]!;
   // The digest too: after a newer artifact failed before it was pinned, this names what is tried now.
   const digest = pinnedArtifact(run, stage).digest;
-  const reapply = run.status.stages?.find(s => s.name === stage)?.appliedRevision === revision;
-  setStage(run, { name: stage, phase: "Applying", attemptedRevision: revision, attemptedDigest: digest, message: `Applying ${objects.length} objects` });
+  const st = run.status.stages?.find(s => s.name === stage);
+  const reapply = st?.appliedRevision === revision;
+  // Other content is about to reach the cluster: what was verified no longer describes it,
+  // even if this apply fails halfway and the source then goes back to the verified artifact.
+  const verifiedGeneration = st?.appliedDigest === digest ? st.verifiedGeneration : undefined;
+  setStage(run, { name: stage, phase: "Applying", attemptedRevision: revision, attemptedDigest: digest, verifiedGeneration, message: `Applying ${objects.length} objects` });
   run.status.currentStage = stage;
   run.status.currentRevision = revision;
   const namespaces = objects.map(o => o.metadata.namespace ?? run.key.namespace);

@@ -125,10 +125,36 @@ describe("the gate (module wiring, asked over HTTP)", () => {
     const reverted = await f.artifacts.publish({ namespace: f.ns, name: "hostile-x" }, { files: { "x.yaml": cm("hostile-x") } }, { revision: good.revision });
     expect(reverted.digest, "the same bytes again").toBe(good.digest);
     await eventually(() => f.probe.status("hostile", "x"), code => code === 200, { what: "the gate open again at the reverted artifact", timeoutMs: 30_000 });
-    const after = await read("hostile");
+    const after = await eventually(() => read("hostile"), ss => stageOf(ss, "x")?.phase === "Ready", { what: "stage x Ready at the reverted artifact" });
     expect(stageOf(after, "x")).toMatchObject({ phase: "Ready", attemptedRevision: good.revision, attemptedDigest: good.digest, appliedDigest: good.digest });
     expect(after.status?.runStartedAt).toBe(before.runStartedAt);
     expect(await f.probe.metric("stageset_stage_applies_total")).toBe(before.applies + 1);
+  });
+
+  it("a rollback after a newer revision failed halfway keeps the gate closed until the rollback is applied and verified", async () => {
+    const hold = { readyChecks: { exprs: [{ apiVersion: "v1", kind: "ConfigMap", current: "has(data.go)" }] } };
+    await publish("half-hold", { "h.yaml": cm("half-hold") });
+    const good = await publish("half-x", { "x.yaml": `${cm("half-a")}---\n${cm("half-b")}` });
+    await K8s(kind.ConfigMap).Apply({ metadata: { name: "half-hold", namespace: f.ns }, data: { go: "yes" } }, { force: true });
+    await release("half", [{ name: "hold", sourceRef: { name: "half-hold" }, ...hold }, { name: "x", sourceRef: { name: "half-x" } }]);
+
+    // Revision 2 reaches the cluster halfway: half-a is updated, half-b refused (an invalid key).
+    await publish("half-x", { "x.yaml": `${cm("half-a", { v: "2" })}---\n${cm("half-b", { "not a key!": "2" })}` });
+    await eventually(() => read("half"), ss => stageOf(ss, "x")?.phase === "Failed", { what: "stage x Failed on revision 2" });
+    expect((await configMapIn(f.ns, "half-a"))?.data).toEqual({ v: "2" });
+    // The next run waits on the first stage; the source goes back to revision 1 meanwhile.
+    await K8s(kind.ConfigMap, { name: "half-hold", namespace: f.ns }).Patch([{ op: "remove", path: "/data/go" }]);
+    const watch = f.probe.watch("half", ["x"]);
+    await f.artifacts.publish({ namespace: f.ns, name: "half-x" }, { files: { "x.yaml": `${cm("half-a")}---\n${cm("half-b")}` } }, { revision: good.revision });
+    await eventually(() => read("half"), ss => stageOf(ss, "x")?.attemptedRevision === good.revision, { what: "the rollback pinned" });
+    await new Promise(ok => setTimeout(ok, 1_500));
+    expect((await configMapIn(f.ns, "half-a"))?.data, "revision 2's content still in the cluster").toEqual({ v: "2" });
+    const releasedAt = Date.now();
+    await K8s(kind.ConfigMap).Apply({ metadata: { name: "half-hold", namespace: f.ns }, data: { go: "yes" } }, { force: true });
+    const reopened = await watch.until("x", 200, 30_000);
+    expect(watch.stop().x!.length, "polled throughout").toBeGreaterThan(20);
+    expect(reopened, "closed until the run got past the first stage and applied the rollback").toBeGreaterThan(releasedAt);
+    expect((await configMapIn(f.ns, "half-a"))?.data).toEqual({ v: "1" });
   });
 
   it("a forced reconcile of a Ready three-stage StageSet at the same revision never closes the gate (polled every 50 ms)", async () => {
