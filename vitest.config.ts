@@ -1,7 +1,8 @@
 import { defineConfig } from "vitest/config";
 
-// Two projects: pure unit tests beside the code, and integration tests that share one
-// real control plane started in globalSetup (each test file works in its own namespace).
+// Projects: pure unit tests beside the code; integration tests that share one real control
+// plane started in globalSetup (each test file works in its own namespace); end-to-end tests
+// on real nodes; the newcomer's timed first run.
 export default defineConfig({
   test: {
     // Integration tests mostly wait on the API server, so run a few files at once.
@@ -23,6 +24,21 @@ export default defineConfig({
           env: { LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" },
           testTimeout: 120_000,
           hookTimeout: 180_000,
+          pool: "forks",
+        },
+      },
+      {
+        // Real nodes (kubelet, containerd, CNI, kube-proxy, DNS, NetworkPolicy) in namespaces of
+        // their own, and the product installed on them as users install it. One node cluster
+        // per machine: files run one after another, with no shared loopback control plane.
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          globalSetup: [],
+          poolOptions: { forks: { singleFork: true } },
+          env: { LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" },
+          testTimeout: 20 * 60_000,
+          hookTimeout: 60 * 60_000,
           pool: "forks",
         },
       },

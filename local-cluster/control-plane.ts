@@ -27,6 +27,15 @@ export interface ControlPlaneOptions {
   /** Keep the work directory after stop, for post-mortems. */
   keepDir?: boolean;
   log?: (line: string) => void;
+  /**
+   * Serve real nodes (local-cluster/nodes/): the API server listens on this address of
+   * the nodes' bridge (e.g. 198.18.0.1, which must already exist) instead of loopback,
+   * its certificate also covers that address and the kubernetes Service IP 198.19.0.1, it
+   * publishes itself as the `kubernetes` Service endpoint, pods get ServiceAccount tokens,
+   * it reaches kubelets by their InternalIP and webhooks by endpoint IPs, and kwok's fake
+   * node is left out. Unset (the default): loopback only, as before.
+   */
+  nodeAddress?: string;
 }
 
 const startTimeoutMs = 120_000;
@@ -62,15 +71,17 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   };
 
   try {
-    execFileSync(bin("k8s-harness"), ["pki", pki]);
-    const [etcdPort, etcdPeerPort, apiPort] = await freePorts(3);
-    const server = `https://127.0.0.1:${apiPort}`;
+    const node = opts.nodeAddress;
+    execFileSync(bin("k8s-harness"), ["pki", pki, ...(node ? ["--san", node, "--san", firstServiceIP] : [])]);
+    const [etcdPort, etcdPeerPort, loopbackApiPort] = await freePorts(3);
+    const apiPort = node ? (await freePorts(1, node))[0]! : loopbackApiPort!;
+    const server = `https://${node ?? "127.0.0.1"}:${apiPort}`;
 
     launch("etcd", etcdArgs(dir, etcdPort!, etcdPeerPort!));
     await waitFor(() => httpOk(`http://127.0.0.1:${etcdPort}/health`), "etcd /health", dir, procs);
     log(`etcd ready on ${etcdPort}`);
 
-    launch("kube-apiserver", apiServerArgs(pki, etcdPort!, apiPort!));
+    launch("kube-apiserver", node ? nodeModeApiServerArgs(apiServerArgs(pki, etcdPort!, apiPort), pki, node) : apiServerArgs(pki, etcdPort!, apiPort));
     const ca = readFileSync(join(pki, "ca.crt"));
     await waitFor(() => httpsOk(`${server}/readyz`, ca), "kube-apiserver /readyz", dir, procs);
     log(`kube-apiserver ready at ${server}`);
@@ -78,21 +89,35 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const kubeconfig = join(dir, "admin.kubeconfig");
     writeFileSync(kubeconfig, adminKubeconfig(server, pki), { mode: 0o600 });
 
-    if (opts.workloads ?? true) {
-      const [kcmPort, schedPort] = await freePorts(2);
-      launch("kube-controller-manager", controllerManagerArgs(pki, kubeconfig, kcmPort!));
-      launch("kube-scheduler", schedulerArgs(kubeconfig, schedPort!));
-      const stages = join(dir, "kwok-stages");
-      execFileSync(bin("k8s-harness"), ["kwok-stages", stages]);
-      launch("kwok", kwokArgs(kubeconfig, stages));
-      kubectl(binDir, kubeconfig, ["apply", "-f", "-"], fakeNode);
-      log("controller-manager, scheduler and kwok started");
-    }
+    if (opts.workloads ?? true) log(await startWorkloads({ launch, binDir, dir, pki, kubeconfig, fakeNodes: !node }));
     return { kubeconfig, server, dir, binDir, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+interface WorkloadsContext {
+  launch: (name: string, args: string[]) => ChildProcess;
+  binDir: string;
+  dir: string;
+  pki: string;
+  kubeconfig: string;
+  /** kwok and its fake node; real nodes bring their own kubelets instead. */
+  fakeNodes: boolean;
+}
+
+/** Starts what makes workloads run: controller manager, scheduler and (unless real nodes) kwok. */
+async function startWorkloads(c: WorkloadsContext): Promise<string> {
+  const [kcmPort, schedPort] = await freePorts(2);
+  c.launch("kube-controller-manager", controllerManagerArgs(c.pki, c.kubeconfig, kcmPort!));
+  c.launch("kube-scheduler", schedulerArgs(c.kubeconfig, schedPort!));
+  if (!c.fakeNodes) return "controller-manager and scheduler started";
+  const stages = join(c.dir, "kwok-stages");
+  execFileSync(join(c.binDir, "k8s-harness"), ["kwok-stages", stages]);
+  c.launch("kwok", kwokArgs(c.kubeconfig, stages));
+  kubectl(c.binDir, c.kubeconfig, ["apply", "-f", "-"], fakeNode);
+  return "controller-manager, scheduler and kwok started";
 }
 
 /** Runs the harness's kubectl against a kubeconfig; returns stdout. */
@@ -143,6 +168,26 @@ function apiServerArgs(pki: string, etcdPort: number, apiPort: number): string[]
     "--max-requests-inflight=0",
     "--max-mutating-requests-inflight=0",
     "--enable-priority-and-fairness=false",
+  ];
+}
+
+/** The kubernetes Service's ClusterIP: the first address of --service-cluster-ip-range. */
+const firstServiceIP = "198.19.0.1";
+
+/** The loopback flags, changed for real nodes (see ControlPlaneOptions.nodeAddress). */
+function nodeModeApiServerArgs(loopback: string[], pki: string, address: string): string[] {
+  const dropped = ["--bind-address=", "--advertise-address=", "--disable-admission-plugins=ServiceAccount", "--endpoint-reconciler-type="];
+  return [
+    ...loopback.filter(arg => !dropped.some(d => arg.startsWith(d))),
+    `--bind-address=${address}`,
+    `--advertise-address=${address}`,
+    // The API server calls kubelets (logs, exec) with the admin client certificate; the
+    // kubelets trust the client CA.
+    `--kubelet-client-certificate=${join(pki, "admin.crt")}`,
+    `--kubelet-client-key=${join(pki, "admin.key")}`,
+    "--kubelet-preferred-address-types=InternalIP",
+    // Webhooks and aggregated APIs are called on endpoint (pod) IPs: the host has no kube-proxy.
+    "--enable-aggregator-routing=true",
   ];
 }
 
@@ -206,12 +251,12 @@ current-context: stageset-local
 `;
 }
 
-async function freePorts(n: number): Promise<number[]> {
+async function freePorts(n: number, host = "127.0.0.1"): Promise<number[]> {
   const servers = await Promise.all(
     Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((ok, fail) => {
       const s = createServer();
       s.once("error", fail);
-      s.listen(0, "127.0.0.1", () => ok(s));
+      s.listen(0, host, () => ok(s));
     })),
   );
   const ports = servers.map(s => (s.address() as { port: number }).port);

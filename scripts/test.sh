@@ -28,6 +28,10 @@ else
   # Alone, after the rest: the newcomer's path is timed on a machine doing nothing else.
   step "tests: a newcomer's first run (fresh clone, npm start)"
   run newcomer --project newcomer
+  # Real nodes and the product installed on them (npm run e2e): one node cluster at a time.
+  step "tests: end to end on real nodes (npm run e2e)"
+  bash scripts/build-node-tools.sh >/dev/null
+  run e2e --project e2e
 fi
 # A plain closing line that any CI reader understands.
 node -e 'let p=0,f=0,s=0;for(const file of process.argv.slice(1)){const r=JSON.parse(require("fs").readFileSync(file,"utf8"));p+=r.numPassedTests;f+=r.numFailedTests;s+=r.numPendingTests+r.numTodoTests}console.log(`${p} passed, ${f} failed, ${s} skipped`)' "$reports"/*.json || true

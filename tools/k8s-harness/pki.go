@@ -19,17 +19,31 @@ import (
 // writePKI writes, into dir, everything a loopback control plane needs:
 //
 //	ca.crt/ca.key                 serving CA
-//	apiserver.crt/.key            serving cert for localhost, 127.0.0.1 and ::1
+//	apiserver.crt/.key            serving cert for localhost, 127.0.0.1 and ::1, plus any
+//	                              --san IP or DNS name given after dir (real nodes reach the
+//	                              API server on a bridge address and the kubernetes Service IP)
 //	client-ca.crt/.key            client CA (apiserver --client-ca-file)
 //	admin.crt/.key                client cert CN=admin, O=system:masters
 //	sa.key/sa.pub                 service-account signing key pair
 //
 // The keys are throwaway: the control plane lives as long as one test run.
 func writePKI(args []string) error {
-	if len(args) != 1 {
-		return errors.New("usage: pki <dir>")
+	if len(args) < 1 || len(args)%2 != 1 {
+		return errors.New("usage: pki <dir> [--san IP|DNS]...")
 	}
 	dir := args[0]
+	var sanIPs []net.IP
+	var sanNames []string
+	for i := 1; i < len(args); i += 2 {
+		if args[i] != "--san" {
+			return errors.New("usage: pki <dir> [--san IP|DNS]...")
+		}
+		if ip := net.ParseIP(args[i+1]); ip != nil {
+			sanIPs = append(sanIPs, ip)
+		} else {
+			sanNames = append(sanNames, args[i+1])
+		}
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -43,8 +57,8 @@ func writePKI(args []string) error {
 	}
 	serving := &x509.Certificate{
 		Subject:     pkix.Name{CommonName: "kube-apiserver"},
-		DNSNames:    []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		DNSNames:    append([]string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"}, sanNames...),
+		IPAddresses: append([]net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, sanIPs...),
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	admin := &x509.Certificate{

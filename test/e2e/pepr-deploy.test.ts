@@ -1,0 +1,132 @@
+// The product as users install it, on real nodes: `npm run build`, then `npx pepr deploy
+// --yes` against a cluster of real kubelets, then `kubectl apply --server-side -f
+// dist/stageset-extras.yaml`, exactly as the README says. The Pepr controller image is built
+// here under the name the generated manifests reference. The watcher and admission pods
+// must become Ready through their own probes, and stopping leaves nothing behind.
+//
+// Part of `npm run e2e` (run by npm test): root, one node cluster per machine at a time, so
+// the e2e project runs its files one after another.
+import { execFile, execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { peprControllerImage, peprControllerImageName } from "../../local-cluster/images/pepr-controller";
+import { startNodeCluster, type NodeCluster } from "../../local-cluster/nodes";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const ns = "pepr-system";
+let cluster: NodeCluster | undefined;
+let stoppedLeft: string[] | undefined;
+
+const log = (line: string) => process.stderr.write(`[e2e-pepr] ${line}\n`);
+const k = (args: string[], input?: string) => cluster!.kubectl(args, input);
+const secs = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)}s`;
+
+/**
+ * Runs a command as a user would in the repository, against the node cluster. Asynchronous:
+ * a build or deploy takes minutes, and a blocked worker loses its link to the test runner.
+ */
+async function user(cmd: string, args: string[], timeoutMs: number): Promise<string> {
+  try {
+    const { stdout } = await promisify(execFile)(cmd, args, {
+      cwd: root,
+      encoding: "utf8",
+      timeout: timeoutMs,
+      maxBuffer: 64 << 20,
+      env: { ...process.env, KUBECONFIG: cluster!.controlPlane.kubeconfig },
+    });
+    return stdout;
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string };
+    throw new Error(`${cmd} ${args.join(" ")} failed: ${(err as Error).message}\n${e.stdout ?? ""}\n${e.stderr ?? ""}`, { cause: err });
+  }
+}
+
+/** kubectl's output, or its error text when it fails (a refusal is what some checks want). */
+function refusal(args: string[], input: string): string {
+  try {
+    k(args, input);
+    return "";
+  } catch (err) {
+    return `${(err as { stderr?: string }).stderr ?? ""} ${(err as Error).message}`;
+  }
+}
+
+interface PodList {
+  items: {
+    metadata: { name: string; labels?: Record<string, string> };
+    spec: { nodeName?: string; containers: { image: string; readinessProbe?: { httpGet?: { port: number; scheme?: string; path?: string } } }[] };
+    status: { conditions?: { type: string; status: string }[]; containerStatuses?: { ready: boolean; restartCount: number }[] };
+  }[];
+}
+
+describe("npx pepr deploy on real nodes", () => {
+  beforeAll(async () => {
+    const started = Date.now();
+    cluster = await startNodeCluster({ nodes: 2, log, keepDirs: !!process.env.KEEP_REAL_NODES });
+    log(`cluster up in ${secs(started)}`);
+    const imageStarted = Date.now();
+    cluster.addImage(peprControllerImage());
+    log(`controller image ${peprControllerImageName()} built and imported in ${secs(imageStarted)}`);
+  }, 60 * 60_000);
+
+  afterAll(async () => {
+    if (cluster && !stoppedLeft) await cluster.stop();
+  }, 120_000);
+
+  it("builds the module, deploys it with npx pepr deploy, and its pods become Ready with their probes", async () => {
+    let t = Date.now();
+    await user("npm", ["run", "build"], 600_000);
+    log(`npm run build in ${secs(t)}`);
+    t = Date.now();
+    // pepr deploy waits itself until every Deployment in pepr-system is ready.
+    await user("npx", ["pepr", "deploy", "--yes"], 600_000);
+    log(`npx pepr deploy in ${secs(t)}`);
+    expect(existsSync(join(root, "dist/stageset-extras.yaml"))).toBe(true);
+    k(["apply", "--server-side", "-f", join(root, "dist/stageset-extras.yaml")]);
+    for (const d of ["pepr-stageset-controller", "pepr-stageset-controller-watcher"]) {
+      k(["-n", ns, "rollout", "status", `deployment/${d}`, "--timeout=300s"]);
+    }
+    const pods = JSON.parse(k(["-n", ns, "get", "pods", "-o", "json"])) as PodList;
+    const roles = pods.items.map(p => p.metadata.labels?.["pepr.dev/controller"]).sort();
+    expect(roles).toContain("admission");
+    expect(roles).toContain("watcher");
+    for (const p of pods.items) {
+      const c = p.spec.containers[0]!;
+      expect(c.image).toBe(peprControllerImageName());
+      // Ready through the probe Pepr generates: HTTPS /healthz on 3000, answered by the pod.
+      expect(c.readinessProbe?.httpGet).toMatchObject({ path: "/healthz", port: 3000, scheme: "HTTPS" });
+      expect(p.status.conditions?.find(x => x.type === "Ready")?.status).toBe("True");
+    }
+  }, 20 * 60_000);
+
+  it("refuses a bad StageSet through the admission pods' webhook, naming the field", async () => {
+    k(["apply", "-f", "-"], "apiVersion: v1\nkind: Namespace\nmetadata: { name: e2e-admission }\n");
+    const bad = `apiVersion: stageset.dev/v1alpha1
+kind: StageSet
+metadata: { name: bad, namespace: e2e-admission }
+spec:
+  stages:
+  - name: a
+    sourceRef: { name: src }
+    readyChecks: { exprs: [{ apiVersion: apps/v1, kind: Deployment, current: "1 + 1" }] }
+`;
+    // The API server calls the webhook on the admission pods' addresses (a real network path).
+    expect(refusal(["apply", "-f", "-"], bad)).toMatch(/admission webhook .*spec\.stages\[0\]\.readyChecks\.exprs\[0\]: .*must evaluate to a bool/);
+    expect(refusal(["-n", "e2e-admission", "get", "stageset", "bad"], "")).toMatch(/NotFound|not found/);
+  }, 120_000);
+
+  it("leaves nothing behind when stopped", async () => {
+    const c = cluster!;
+    stoppedLeft = await c.stop();
+    expect(stoppedLeft).toEqual([]);
+    expect(execFileSync("ip", ["netns", "list"], { encoding: "utf8" })).not.toMatch(/stageset-/);
+    expect(execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" })).not.toContain(c.hostNames.bridge);
+    expect(execFileSync("ip", ["-4", "route", "show"], { encoding: "utf8" })).not.toMatch(/198\.18\./);
+    const ours = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" }).split("\n")
+      .filter(l => l.includes(c.dir) || l.includes(c.controlPlane.dir) || l.includes(c.nodeBinDir));
+    expect(ours).toEqual([]);
+  }, 120_000);
+});
