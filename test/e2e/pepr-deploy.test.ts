@@ -6,16 +6,14 @@
 //
 // Part of `npm run e2e` (run by npm test): root, one node cluster per machine at a time, so
 // the e2e project runs its files one after another.
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { peprControllerImage, peprControllerImageName } from "../../local-cluster/images/pepr-controller";
 import { startNodeCluster, type NodeCluster } from "../../local-cluster/nodes";
+import { asUser, root } from "./as-user";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const ns = "pepr-system";
 let cluster: NodeCluster | undefined;
 let stoppedLeft: string[] | undefined;
@@ -23,26 +21,6 @@ let stoppedLeft: string[] | undefined;
 const log = (line: string) => process.stderr.write(`[e2e-pepr] ${line}\n`);
 const k = (args: string[], input?: string) => cluster!.kubectl(args, input);
 const secs = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)}s`;
-
-/**
- * Runs a command as a user would in the repository, against the node cluster. Asynchronous:
- * a build or deploy takes minutes, and a blocked worker loses its link to the test runner.
- */
-async function user(cmd: string, args: string[], timeoutMs: number): Promise<string> {
-  try {
-    const { stdout } = await promisify(execFile)(cmd, args, {
-      cwd: root,
-      encoding: "utf8",
-      timeout: timeoutMs,
-      maxBuffer: 64 << 20,
-      env: { ...process.env, KUBECONFIG: cluster!.controlPlane.kubeconfig },
-    });
-    return stdout;
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string };
-    throw new Error(`${cmd} ${args.join(" ")} failed: ${(err as Error).message}\n${e.stdout ?? ""}\n${e.stderr ?? ""}`, { cause: err });
-  }
-}
 
 /** kubectl's output, or its error text when it fails (a refusal is what some checks want). */
 function refusal(args: string[], input: string): string {
@@ -78,11 +56,11 @@ describe("npx pepr deploy on real nodes", () => {
 
   it("builds the module, deploys it with npx pepr deploy, and its pods become Ready with their probes", async () => {
     let t = Date.now();
-    await user("npm", ["run", "build"], 600_000);
+    await asUser(cluster!, "npm", ["run", "build"], 600_000);
     log(`npm run build in ${secs(t)}`);
     t = Date.now();
     // pepr deploy waits itself until every Deployment in pepr-system is ready.
-    await user("npx", ["pepr", "deploy", "--yes"], 600_000);
+    await asUser(cluster!, "npx", ["pepr", "deploy", "--yes"], 600_000);
     log(`npx pepr deploy in ${secs(t)}`);
     expect(existsSync(join(root, "dist/stageset-extras.yaml"))).toBe(true);
     k(["apply", "--server-side", "-f", join(root, "dist/stageset-extras.yaml")]);

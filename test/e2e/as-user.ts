@@ -1,0 +1,27 @@
+// Commands run as a user runs them in the repository, against a node cluster. Asynchronous:
+// a build, a deploy or a helm install takes minutes, and a worker blocked that long loses its
+// link to the test runner.
+import { execFile } from "node:child_process";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import type { NodeCluster } from "../../local-cluster/nodes";
+
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** Runs cmd in the repository with KUBECONFIG set to the cluster's; its stdout, or an error with both outputs. */
+export async function asUser(cluster: NodeCluster, cmd: string, args: string[], timeoutMs: number): Promise<string> {
+  try {
+    const { stdout } = await promisify(execFile)(cmd, args, {
+      cwd: root,
+      encoding: "utf8",
+      timeout: timeoutMs,
+      maxBuffer: 64 << 20,
+      env: { ...process.env, KUBECONFIG: cluster.controlPlane.kubeconfig },
+    });
+    return stdout;
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string };
+    throw new Error(`${cmd} ${args.join(" ")} failed: ${(err as Error).message}\n${e.stdout ?? ""}\n${e.stderr ?? ""}`, { cause: err });
+  }
+}
