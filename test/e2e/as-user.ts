@@ -25,3 +25,19 @@ export async function asUser(cluster: NodeCluster, cmd: string, args: string[], 
     throw new Error(`${cmd} ${args.join(" ")} failed: ${(err as Error).message}\n${e.stdout ?? ""}\n${e.stderr ?? ""}`, { cause: err });
   }
 }
+
+/** Polls probe until it returns a value (not false or undefined; a throw counts as not yet). */
+export async function eventually<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+    await new Promise(ok => setTimeout(ok, 500));
+  }
+}

@@ -11,8 +11,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { peprControllerImage, peprControllerImageName } from "../../local-cluster/images/pepr-controller";
-import { startNodeCluster, type NodeCluster } from "../../local-cluster/nodes";
-import { asUser, root } from "./as-user";
+import { images, startNodeCluster, type NodeCluster } from "../../local-cluster/nodes";
+import { asUser, eventually, root } from "./as-user";
 
 const ns = "pepr-system";
 let cluster: NodeCluster | undefined;
@@ -21,6 +21,16 @@ let stoppedLeft: string[] | undefined;
 const log = (line: string) => process.stderr.write(`[e2e-pepr] ${line}\n`);
 const k = (args: string[], input?: string) => cluster!.kubectl(args, input);
 const secs = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)}s`;
+
+/** What the client pod of namespace n gets from url: "STATUS\nbody", or "|" and the error when no answer came. */
+function ask(n: string, url: string): string {
+  try {
+    return k(["-n", n, "exec", "client", "--", "/echo-server", "get", "-timeout", "3s", url]);
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string };
+    return e.stdout ? e.stdout : `|${e.stderr ?? ""} ${(err as Error).message}`;
+  }
+}
 
 /** kubectl's output, or its error text when it fails (a refusal is what some checks want). */
 function refusal(args: string[], input: string): string {
@@ -95,6 +105,23 @@ spec:
     expect(refusal(["apply", "-f", "-"], bad)).toMatch(/admission webhook .*spec\.stages\[0\]\.readyChecks\.exprs\[0\]: .*must evaluate to a bool/);
     expect(refusal(["-n", "e2e-admission", "get", "stageset", "bad"], "")).toMatch(/NotFound|not found/);
   }, 120_000);
+
+  it("serves the gate through its Service by DNS name to an admitted namespace, metrics to monitoring, and our NetworkPolicy drops every other namespace", async () => {
+    for (const n of ["flagger-system", "monitoring", "e2e-outsider"]) {
+      k(["apply", "-f", "-"], `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${n} }\n`);
+      await eventually(`the default ServiceAccount of ${n}`, () => k(["-n", n, "get", "serviceaccount", "default", "-o", "name"]));
+      k(["apply", "-f", "-"], `apiVersion: v1\nkind: Pod\nmetadata: { name: client, namespace: ${n} }\nspec: { containers: [{ name: client, image: ${images.echo}, imagePullPolicy: Never }] }\n`);
+      k(["-n", n, "wait", "--for=condition=Ready", "pod/client", "--timeout=120s"]);
+    }
+    // The gate answers 403 for a stage it does not know: an answer, through DNS, the Service and kube-proxy.
+    const gate = "http://stageset-controller-gate.pepr-system:8082/gate/e2e/unknown/stage";
+    const metrics = "http://stageset-controller-metrics.pepr-system:8080/metrics";
+    expect(await eventually("the gate from flagger-system", () => ask("flagger-system", gate).startsWith("403 Forbidden") && ask("flagger-system", gate))).toContain("not ready");
+    expect(await eventually("metrics from monitoring", () => ask("monitoring", metrics).startsWith("200 OK") && ask("monitoring", metrics))).toContain("stageset_");
+    // From a namespace the policy does not admit, no answer at all: the packets are dropped.
+    for (const url of [gate, metrics]) expect(ask("e2e-outsider", url)).toMatch(/^\|.*(deadline|timeout|Timeout)/s);
+    expect(ask("flagger-system", metrics)).toMatch(/^\|.*(deadline|timeout|Timeout)/s); // gate port only
+  }, 300_000);
 
   it("leaves nothing behind when stopped", async () => {
     const c = cluster!;

@@ -11,6 +11,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startNodeCluster, images, type NodeCluster } from "../../local-cluster/nodes";
+import { eventually } from "./as-user";
 
 const ns = "real-nodes";
 let cluster: NodeCluster | undefined;
@@ -30,21 +31,6 @@ const fails = (url: string) => {
     return true;
   }
 };
-
-async function eventually<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-    await new Promise(ok => setTimeout(ok, 500));
-  }
-}
 
 interface PodList {
   items: { metadata: { name: string }; spec: { nodeName?: string }; status: { podIP?: string; phase?: string } }[];
