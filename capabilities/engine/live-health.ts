@@ -159,14 +159,14 @@ export class LiveHealth {
         remove: o => this.touched(collection, objectKey(o), "deleted", o),
         synced: () => {
           this.synced.add(collection);
-          for (const [slot, ids] of this.holders) if (slot.startsWith(`${collection}|`)) this.touched(collection, slot.slice(collection.length + 1), "cache", undefined, ids);
+          this.touchCollection(collection, "cache");
         },
         state: (state, detail) => {
           if (state === "Failing") this.warn(`live health cannot watch ${collection} for now: ${detail}`);
           if (state === "Forbidden") {
             this.warn(`live health may not watch ${collection}: ${detail}`);
             this.refused.set(collection, detail);
-            for (const [slot, ids] of this.holders) if (slot.startsWith(`${collection}|`)) this.touched(collection, slot.slice(collection.length + 1), "refused", undefined, ids);
+            this.touchCollection(collection, "refused");
           }
           if (state === "Synced") this.refused.delete(collection);
         },
@@ -193,6 +193,11 @@ export class LiveHealth {
     if (!res) return void setTimeout(() => void this.readWhole(id, o, path, Math.min(retryMs * 2, 30_000)), retryMs).unref();
     if (res.status === 404) this.touched(o.collection, o.key, "deleted", undefined, new Set([id]));
     else this.touched(o.collection, o.key, "event", res.body, new Set([id]));
+  }
+
+  /** Judges again every followed object of a collection (after a list, or a refusal). */
+  private touchCollection(collection: string, how: How): void {
+    for (const [slot, ids] of this.holders) if (slot.startsWith(`${collection}|`)) this.touched(collection, slot.slice(collection.length + 1), how, undefined, ids);
   }
 
   private touched(collection: string, key: string, how: How, obj?: KubeObject, ids = this.holders.get(`${collection}|${key}`)): void {
