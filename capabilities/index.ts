@@ -46,4 +46,28 @@ export async function startServers(): Promise<void> {
   const { view, metrics } = engine();
   const serving = await serve(view, metrics.registry);
   Log.info({ gate: serving.gate.url, metrics: `${serving.metrics.url}/metrics` }, "gate and metrics listening");
+  // Pepr's own SIGTERM handler waits for every keep-alive connection to its server to close;
+  // a watcher pod would then use up its grace period on every rollout. Hand the Lease over
+  // (released, so the next leader starts at once), close the listeners, and exit.
+  onlySigtermHandler(() => {
+    const exit = () => process.exit(143);
+    setTimeout(exit, shutdownBudgetMs).unref();
+    void engine().stepDown().then(() => serving.close()).finally(exit);
+  });
 }
+
+/**
+ * Makes handler the process's one SIGTERM handler, now and later: Pepr's (registered before
+ * or after this) would exit as soon as its own server closed, before the Lease is released.
+ * In the watcher that server serves only probes and metrics: nothing to drain.
+ */
+function onlySigtermHandler(handler: () => void): void {
+  process.removeAllListeners("SIGTERM");
+  process.on("newListener", (event, listener) => {
+    if (event === "SIGTERM" && listener !== handler) setImmediate(() => process.removeListener("SIGTERM", listener as () => void));
+  });
+  process.on("SIGTERM", handler);
+}
+
+/** Within Kubernetes' default grace period (30 s) with room to spare. */
+const shutdownBudgetMs = 5_000;

@@ -10,8 +10,10 @@ import { allowlistProblems, type Lookup } from "../actions";
 import { defaultLimits } from "../artifacts";
 import { ReadinessView } from "../gate";
 import { Discovery, KubeClient } from "../kube";
+import { Elector, leaderElectionFromEnv, type LeaderElection } from "../leader";
 import { EngineMetrics, type ReconcileResult } from "../metrics";
 import { reconcile, requestedAtAnnotation } from "./reconcile";
+import { follow } from "./follow";
 import type { EngineDeps } from "./run";
 import { ArtifactCache } from "./sources";
 import { SourceWatch } from "./source-watch";
@@ -36,6 +38,8 @@ export interface ControllerOptions {
   noCrossNamespaceRefs?: boolean;
   /** Default: STAGESET_MAX_MANIFEST_NODES, else 50,000. */
   maxManifestNodes?: number;
+  /** Reconcile only while holding this Lease (follow otherwise); false: always. Default: leaderElectionFromEnv(). */
+  leaderElection?: LeaderElection | false;
 }
 
 interface Seen {
@@ -45,6 +49,8 @@ interface Seen {
   /** Source keys (Kind.group/namespace/name) of its stages. */
   sources: string[];
   retryMaxMs: number;
+  /** What the leader last recorded as verified, per stage: a replica that follows looks again when it moves. */
+  verified: string;
 }
 
 export class Controller {
@@ -55,6 +61,8 @@ export class Controller {
   readonly metrics: EngineMetrics;
   readonly sources: SourceWatch;
   readonly liveHealth: LiveHealth;
+  /** Absent without leader election: this process always leads. */
+  readonly elector?: Elector;
   private seen = new Map<string, Seen>();
   private readonly namespaces?: Set<string>;
 
@@ -94,12 +102,25 @@ export class Controller {
       defaultServiceAccount: opts.defaultServiceAccount ?? (process.env.STAGESET_DEFAULT_SERVICE_ACCOUNT || undefined),
       noCrossNamespaceRefs: opts.noCrossNamespaceRefs ?? process.env.STAGESET_NO_CROSS_NAMESPACE_REFS === "true",
     };
+    const election = opts.leaderElection ?? leaderElectionFromEnv();
+    if (election) {
+      // On every change of role each StageSet is looked at again: the new leader reconciles them, a former one follows them.
+      const again = () => { for (const key of this.seen.keys()) this.queue.add(key); };
+      this.elector = new Elector(client, election.namespace, election.name, election, { started: again, stopped: again, log: (msg, fields) => log.info({ ...fields }, msg) });
+      this.deps.leading = () => this.elector!.isLeader();
+    }
     this.queue = new WorkQueue(key => this.reconcile(key), {
       concurrency: opts.concurrency ?? 8,
       baseBackoffMs: 1_000,
       maxBackoffMs: key => this.seen.get(key)?.retryMaxMs ?? 5 * 60_000,
       onError: (key, err) => log.debug({ key, err: err instanceof Error ? err.message : String(err) }, "retrying with backoff"),
     });
+    this.elector?.start();
+  }
+
+  /** This replica reconciles: no election, or it holds the Lease. */
+  leading(): boolean {
+    return !this.elector || this.elector.isLeader();
   }
 
   /** A StageSet was added, changed or deleted. */
@@ -122,10 +143,12 @@ export class Controller {
       deleting: !!ss.metadata?.deletionTimestamp,
       sources: refs.map(sourceKey),
       retryMaxMs: durationOr(durationOr(10 * 60_000, ss.spec?.interval), ss.spec?.retryInterval),
+      verified: JSON.stringify((ss.status?.stages ?? []).map(s => [s.name, s.phase, s.appliedDigest, s.verifiedGeneration])),
     };
     const prev = this.seen.get(key);
     this.seen.set(key, next);
-    if (!prev || prev.generation !== next.generation || prev.requestedAt !== next.requestedAt || prev.deleting !== next.deleting) this.queue.add(key);
+    const moved = !prev || prev.generation !== next.generation || prev.requestedAt !== next.requestedAt || prev.deleting !== next.deleting;
+    if (moved || (prev.verified !== next.verified && !this.leading())) this.queue.add(key);
   }
 
   /** A source's artifact moved (or its kind became served): wake the StageSets that reference it. */
@@ -137,7 +160,7 @@ export class Controller {
     const started = performance.now();
     let result: ReconcileResult = "error";
     try {
-      const outcome = await reconcile(this.deps, parseKey(key));
+      const outcome = this.leading() ? await reconcile(this.deps, parseKey(key)) : await follow(this.deps, parseKey(key));
       result = resultOf[outcome.kind];
       return outcome;
     } finally {
@@ -145,7 +168,13 @@ export class Controller {
     }
   }
 
+  /** Graceful: stops reconciling and hands the Lease over (released, so the next leader need not wait it out). */
+  async stepDown(): Promise<void> {
+    await this.elector?.stop();
+  }
+
   stop(): void {
+    void this.elector?.stop();
     this.sources.stop();
     this.liveHealth.stop();
     this.queue.stop();

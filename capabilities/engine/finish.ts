@@ -8,7 +8,7 @@ import { getCondition, markReady } from "./conditions";
 import { periodicResync } from "./plan";
 import { syncReadyCondition } from "./health-sync";
 import type { Outcome } from "./queue";
-import { nowISO, ownerOf, pinnedSummary, save, type Run } from "./run";
+import { assertLeading, nowISO, ownerOf, pinnedSummary, save, type Run } from "./run";
 import { stageSetPath } from "./status";
 import { stageObjects } from "./steps";
 import { durationOr } from "../api";
@@ -55,6 +55,7 @@ async function teardownRemovedStages(run: Run): Promise<string[]> {
 }
 
 export async function teardownStage(run: Run, stage: string): Promise<void> {
+  assertLeading(run.deps);
   const owner = ownerOf(run, stage);
   const parent = await readParent(run.client, owner);
   // Its parent's name is another's: this stage never applied anything, so there is nothing to tear down.
@@ -96,6 +97,7 @@ export async function finalize(run: Run): Promise<Outcome> {
   const finalizers = run.ss.metadata?.finalizers ?? [];
   const i = finalizers.indexOf(finalizer);
   if (i >= 0) {
+    assertLeading(run.deps);
     await run.deps.client.jsonPatch(stageSetPath(run.key), [
       { op: "test", path: `/metadata/finalizers/${i}`, value: finalizer },
       { op: "remove", path: `/metadata/finalizers/${i}` },

@@ -37,7 +37,7 @@ export async function followStage(run: Run, stage: string, versions?: Map<string
  * live verdict, and its gate stays closed. A stage that cannot be followed now (its artifact
  * unreachable) is marked on the run, so the reconcile comes back soon rather than at the resync.
  */
-async function followVerified(run: Run): Promise<void> {
+export async function followVerified(run: Run): Promise<void> {
   const live = run.deps.liveHealth;
   if (!live) return;
   const { namespace, name } = run.key;

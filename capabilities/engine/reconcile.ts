@@ -7,7 +7,7 @@ import { getCondition, markFailed } from "./conditions";
 import { finalize, finalizer, finishRun } from "./finish";
 import { nextStep, upgradedStatus } from "./plan";
 import type { Outcome } from "./queue";
-import { logFields, newRun, nowISO, save, setStage, type EngineDeps, type Run } from "./run";
+import { assertLeading, logFields, newRun, NotLeading, nowISO, save, sawWrite, setStage, type EngineDeps, type Run } from "./run";
 import { resolveSources } from "./sources";
 import { readStageSet, stageSetPath, type StageSetKey } from "./status";
 import { applyStep, compileStageExprs, preflight, startRun, waitStep } from "./steps";
@@ -30,7 +30,7 @@ export async function reconcile(deps: EngineDeps, key: StageSetKey): Promise<Out
   const run = newRun(deps, key, ss);
   try {
     if (ss.metadata?.deletionTimestamp) return await finalize(run);
-    await ensureFinalizer(deps, key, ss);
+    await ensureFinalizer(run);
     if (ss.spec?.suspend) return { kind: "stalled" };
     compileStageExprs(run);
     validateSpec(run);
@@ -62,6 +62,7 @@ async function drive(run: Run): Promise<Outcome> {
   const hooks = hooksOf(run);
   // Each stage takes at most pre + apply + wait + post; the bound only guards against a planning bug.
   for (let i = 0; i < run.stages.length * 5 + 3; i++) {
+    assertLeading(run.deps);
     const step = nextStep({ generation: run.generation, stageNames: run.stageNames, status: run.status, artifacts, requestedAt, now: run.deps.now(), intervalMs, hooks });
     switch (step.kind) {
       case "start-run":
@@ -112,10 +113,12 @@ function refuseCrossNamespaceRefs(run: Run): void {
   throw new StageSetError(Reason.CrossNamespaceRefForbidden, `stage ${stage.name}: spec.stages[${i}].sourceRef.namespace ${stage.sourceRef.namespace} is another namespace, and this controller refuses cross-namespace references (STAGESET_NO_CROSS_NAMESPACE_REFS)`, true);
 }
 
-async function ensureFinalizer(deps: EngineDeps, key: StageSetKey, ss: StageSet): Promise<void> {
-  if (ss.metadata?.finalizers?.includes(finalizer)) return;
-  const op = ss.metadata?.finalizers ? { op: "add", path: "/metadata/finalizers/-", value: finalizer } : { op: "add", path: "/metadata/finalizers", value: [finalizer] };
-  await deps.client.jsonPatch(stageSetPath(key), [op]);
+async function ensureFinalizer(run: Run): Promise<void> {
+  const finalizers = run.ss.metadata?.finalizers;
+  if (finalizers?.includes(finalizer)) return;
+  assertLeading(run.deps);
+  const op = finalizers ? { op: "add", path: "/metadata/finalizers/-", value: finalizer } : { op: "add", path: "/metadata/finalizers", value: [finalizer] };
+  sawWrite(run, (await run.deps.client.jsonPatch<StageSet>(stageSetPath(run.key), [op])).body);
 }
 
 /** A pre action of the stage's pinned revision is under way (its preflight passed when it started). */
@@ -132,6 +135,7 @@ function reverifying(run: Run, st: StageStatus, reason: string, terminal: boolea
 
 async function fail(run: Run, err: unknown): Promise<Outcome> {
   const known = err instanceof StageSetError;
+  if (err instanceof NotLeading) return { kind: "requeue", afterMs: 0 }; // the controller follows it instead now
   if (err instanceof KubeApiError && err.status === 409 && err.method === "PATCH") return { kind: "requeue", afterMs: 100 }; // a write raced ours: read again
   const reason = known ? err.reason : Reason.ReconciliationFailed;
   const message = err instanceof Error ? err.message : String(err);

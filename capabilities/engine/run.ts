@@ -1,17 +1,18 @@
 // The state one reconcile works on: the StageSet read fresh, its status being rewritten,
 // and the services it talks through. `save` writes the status the user sees.
+import { isDeepStrictEqual } from "node:util";
 import type { Log } from "pepr";
 import type { Stage, StageSet, StageSetStatus, StageStatus } from "../api";
 import type { KubeObject, Owner } from "../apply";
 import type { CompiledExprs } from "../health";
-import type { Discovery, KubeClient } from "../kube";
+import { KubeApiError, type Discovery, type KubeClient } from "../kube";
 import type { EngineMetrics } from "../metrics";
 import type { Lookup } from "../actions";
 import { withStage } from "./plan";
 import type { ArtifactCache, ResolvedSource } from "./sources";
 import type { LiveHealth } from "./live-health";
 import type { ApplySnapshots } from "./apply-snapshots";
-import { writeStatus, type EventRecorder, type StageSetKey } from "./status";
+import { readStageSet, writeStatus, type EventRecorder, type StageSetKey } from "./status";
 
 export type Logger = typeof Log;
 
@@ -37,6 +38,20 @@ export interface EngineDeps {
   defaultServiceAccount?: string;
   /** Refuse sourceRefs into other namespaces (STAGESET_NO_CROSS_NAMESPACE_REFS). */
   noCrossNamespaceRefs?: boolean;
+  /** Whether this replica leads (leader election); checked before each step and each status write. Absent: always. */
+  leading?: () => boolean;
+}
+
+/** This replica lost its Lease mid-reconcile: what it was about to do is abandoned, the leader redoes it. */
+export class NotLeading extends Error {
+  constructor() {
+    super("this replica no longer leads: the step is abandoned to the leader");
+    this.name = "NotLeading";
+  }
+}
+
+export function assertLeading(deps: EngineDeps): void {
+  if (deps.leading && !deps.leading()) throw new NotLeading();
 }
 
 export interface Run {
@@ -51,6 +66,10 @@ export interface Run {
   serviceAccount?: string;
   key: StageSetKey;
   ss: StageSet;
+  /** The StageSet's resourceVersion as this run last read or wrote it: every status write is preconditioned on it. */
+  resourceVersion: string;
+  /** The status as the API server holds it after this run's last read or write. */
+  savedStatus: StageSetStatus;
   generation: number;
   stages: Stage[];
   stageNames: string[];
@@ -76,6 +95,8 @@ export function newRun(deps: EngineDeps, key: StageSetKey, ss: StageSet): Run {
     serviceAccount: sa ? `${key.namespace}/${sa}` : undefined,
     key,
     ss,
+    resourceVersion: ss.metadata?.resourceVersion ?? "",
+    savedStatus: structuredClone(ss.status ?? {}),
     generation: ss.metadata?.generation ?? 0,
     stages,
     stageNames: stages.map(s => s.name),
@@ -112,8 +133,31 @@ export function setStage(run: Run, next: Omit<StageStatus, "lastTransitionTime">
   run.status = withStage(run.status, run.stageNames, { ...prev, ...next, lastTransitionTime });
 }
 
+/**
+ * Writes the status, preconditioned on the resourceVersion this run last saw. A change by
+ * someone else to metadata or spec (a label, an annotation, a spec edit) is no reason to give
+ * up: while the status on the server is still the one this run last read or wrote, the write
+ * is made again on the new resourceVersion. A status someone else wrote (a second controller,
+ * a stale one waking up) ends the run with the 409; the next reconcile starts from a fresh read.
+ */
 export async function save(run: Run): Promise<void> {
-  await writeStatus(run.deps.client, run.key, run.status);
+  assertLeading(run.deps);
+  let written: StageSet;
+  try {
+    written = await writeStatus(run.deps.client, run.key, run.status, run.resourceVersion);
+  } catch (err) {
+    if (!(err instanceof KubeApiError && err.status === 409)) throw err;
+    const current = await readStageSet(run.deps.client, run.key);
+    if (!current?.metadata?.resourceVersion || !isDeepStrictEqual(current.status ?? {}, run.savedStatus)) throw err;
+    written = await writeStatus(run.deps.client, run.key, run.status, current.metadata.resourceVersion);
+  }
+  run.resourceVersion = written.metadata?.resourceVersion ?? run.resourceVersion;
+  run.savedStatus = written.status ?? {};
+}
+
+/** Records a write to the StageSet's metadata (its finalizer) so the next status write is preconditioned on it. */
+export function sawWrite(run: Run, written: StageSet): void {
+  run.resourceVersion = written.metadata?.resourceVersion ?? run.resourceVersion;
 }
 
 /** `crds@v1@sha256:…, app@…`: the revisions pinned for the run, for Ready messages. */

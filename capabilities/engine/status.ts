@@ -1,5 +1,6 @@
 // Writing what happened where users look: the StageSet status (one JSON patch that replaces
-// it whole, so removed stages and revisions disappear) and Kubernetes Events.
+// it whole, so removed stages and revisions disappear, preconditioned on the resourceVersion
+// the writer last saw) and Kubernetes Events.
 import { hostname } from "node:os";
 import { StageSetGVK, type StageSet, type StageSetStatus } from "../api";
 import type { KubeClient } from "../kube";
@@ -20,8 +21,17 @@ export async function readStageSet(client: KubeClient, k: StageSetKey): Promise<
   return res.status === 404 ? undefined : res.body;
 }
 
-export async function writeStatus(client: KubeClient, k: StageSetKey, status: StageSetStatus): Promise<void> {
-  await client.jsonPatch(stageSetPath(k, "/status"), [{ op: "add", path: "/status", value: status }]);
+/**
+ * Replaces the status, only if the StageSet is still at resourceVersion (409 Conflict
+ * otherwise: a patch that sets resourceVersion is an optimistic-concurrency precondition).
+ * Returns the StageSet as written.
+ */
+export async function writeStatus(client: KubeClient, k: StageSetKey, status: StageSetStatus, resourceVersion: string): Promise<StageSet> {
+  const ops = [
+    { op: "replace", path: "/metadata/resourceVersion", value: resourceVersion },
+    { op: "add", path: "/status", value: status },
+  ];
+  return (await client.jsonPatch<StageSet>(stageSetPath(k, "/status"), ops)).body;
 }
 
 export interface EventRecorder {

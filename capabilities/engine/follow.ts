@@ -1,0 +1,24 @@
+// What a replica that does not lead does with a StageSet: nothing it writes, only what its gate
+// and gauge need. It follows the verified stages' objects from its own watches, as the leader
+// does, so every replica's gate answers from live health and a failover keeps every gate's
+// answer. The leader's status writes tell it which revision each stage was verified at.
+import type { Outcome } from "./queue";
+import { followVerified } from "./health-sync";
+import { newRun, type EngineDeps } from "./run";
+import { resolveSources } from "./sources";
+import { readStageSet, type StageSetKey } from "./status";
+import { compileStageExprs } from "./steps";
+
+const unfollowedRetryMs = 30_000;
+const idleMs = 10 * 60_000;
+
+export async function follow(deps: EngineDeps, key: StageSetKey): Promise<Outcome> {
+  const ss = await readStageSet(deps.client, key);
+  if (!ss) return { kind: "forget" };
+  const run = newRun(deps, key, ss);
+  compileStageExprs(run); // a spec whose checks do not compile has no verified stage to follow
+  run.sources = (await resolveSources(deps.client, deps.discovery, key.namespace, run.stages)).sources;
+  deps.liveHealth?.unfollow(key.namespace, key.name, stage => !run.stageNames.includes(stage));
+  await followVerified(run);
+  return { kind: "resync", afterMs: run.unfollowed ? unfollowedRetryMs : idleMs };
+}
