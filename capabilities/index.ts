@@ -69,5 +69,5 @@ function onlySigtermHandler(handler: () => void): void {
   process.on("SIGTERM", handler);
 }
 
-/** Within Kubernetes' default grace period (30 s) with room to spare. */
-const shutdownBudgetMs = 5_000;
+/** Within the grace period Pepr gives the watcher pod (terminationGracePeriodSeconds: 5). */
+const shutdownBudgetMs = 4_000;
