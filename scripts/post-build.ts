@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { parse, parseAllDocuments, stringify } from "yaml";
 import cfg from "../package.json";
 import { renderTemplate, schemaOf } from "./chart-templates";
-import { nodeOptionsEnv, watcherEnv, withWatcherSettings } from "./watcher-env";
+import { watcherEnv, withWatcherSettings } from "./watcher-env";
 
 interface Rule {
   apiGroups?: string[];
@@ -65,14 +65,14 @@ function narrowPeprRole(text: string): string {
     .join("---\n");
 }
 
-/** Pepr's objects, the watcher Deployment's container given its Node options and the env our values set. */
+/** Pepr's objects, the watcher Deployment's container given the env our values set (its Node options come from pepr.env). */
 function withWatcherEnv(text: string, v: Record<string, unknown>): string[] {
   let found = false;
   const docs = parseAllDocuments(text).map(doc => {
     const o = doc.toJS() as { kind?: string; spec?: { template: { metadata: { labels?: Record<string, string> }; spec: { containers: { name: string; env?: unknown[] }[] } } } } | null;
     const watcher = o?.kind === "Deployment" && o.spec?.template.metadata.labels?.["pepr.dev/controller"] === "watcher" ? o.spec.template.spec.containers.find(c => c.name === "watcher") : undefined;
     if (watcher) {
-      watcher.env = [...(watcher.env ?? []), nodeOptionsEnv, ...watcherEnv(v)];
+      watcher.env = [...(watcher.env ?? []), ...watcherEnv(v)];
       found = true;
     }
     return stringify(o);
@@ -88,9 +88,8 @@ mkdirSync(join(chart, "crds"), { recursive: true });
 for (const f of crds) copyFileSync(f, join(chart, "crds", f.split("/").at(-1)!));
 for (const t of templates) copyFileSync(join(ours, "templates", t), join(chart, "templates", t));
 const chartValues = join(chart, "values.yaml");
-const peprValues = parse(readFileSync(chartValues, "utf8")) as { rbac: Rule[]; watcher: { env?: unknown[] } };
-const watcherValues = { ...peprValues.watcher, env: [...(peprValues.watcher.env ?? []), nodeOptionsEnv] };
-writeFileSync(chartValues, `${stringify({ ...peprValues, rbac: narrowRules(peprValues.rbac), watcher: watcherValues }).trimEnd()}\n\n${valuesText}`);
+const peprValues = parse(readFileSync(chartValues, "utf8")) as { rbac: Rule[] };
+writeFileSync(chartValues, `${stringify({ ...peprValues, rbac: narrowRules(peprValues.rbac) }).trimEnd()}\n\n${valuesText}`);
 const schemaFile = join(chart, "values.schema.json");
 const schema = JSON.parse(readFileSync(schemaFile, "utf8")) as { $ref: string; definitions: Record<string, { properties: Record<string, unknown> }> };
 const valuesSchema = schema.definitions[schema.$ref.split("/").at(-1)!]!;

@@ -7,7 +7,7 @@ import { findRecord, runVerb, withRecord, type Action, type Hook, type StageActi
 import { parseDuration, Reason, StageSetError, type ActionRecord } from "../api";
 import { OwnerLabel, type KubeObject } from "../apply";
 import type { Outcome } from "./queue";
-import { nowISO, pinnedArtifact, save, setStage, stageSpec, type Run } from "./run";
+import { assertLeading, NotLeading, nowISO, pinnedArtifact, save, setStage, stageSpec, type Run } from "./run";
 
 const defaultTimeoutMs = 5 * 60_000;
 const stageActions = (run: Run, stage: string) => stageSpec(run, stage).actions as StageActions | undefined;
@@ -54,11 +54,13 @@ async function advance(run: Run, stage: string, hook: Hook, action: Action, wait
     await record(run, rec, `Running ${hook} action ${action.name} (attempt ${rec.attempts} of ${retries + 1})`);
   }
   try {
+    assertLeading(run.deps); // a Job to create or a request to send: only the leader
     const progress = await runVerb(action, verbContext(run, stage, action, rec));
     if (!progress.done) return wait ? { kind: "requeue", afterMs: progress.checkInMs } : undefined;
     await record(run, { ...rec, phase: "Succeeded", finishedAt: nowISO(run), message: progress.message });
     return undefined;
   } catch (err) {
+    if (err instanceof NotLeading) throw err;
     const failed: ActionRecord = { ...rec, phase: "Failed", finishedAt: new Date(run.deps.now()).toISOString(), message: err instanceof Error ? err.message : String(err) };
     const final = rec.attempts > retries || (err instanceof StageSetError && err.terminal) || (err as { retryable?: boolean }).retryable === false;
     await record(run, final ? { ...failed, attempts: Math.max(rec.attempts, retries + 1) } : failed);

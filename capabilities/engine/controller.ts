@@ -170,7 +170,8 @@ export class Controller {
 
   /** Graceful: stops reconciling and hands the Lease over (released, so the next leader need not wait it out). */
   async stepDown(): Promise<void> {
-    await this.elector?.stop();
+    // Reconciles in flight stop at their next check; the Lease is released once they have (or after 1.5 s).
+    await this.elector?.stop(() => this.queue.drained(1_500));
   }
 
   stop(): void {

@@ -24,6 +24,7 @@ export async function finishRun(run: Run): Promise<Outcome> {
     const owner = ownerOf(run, stage);
     const parent = await claimParent(run.client, owner);
     if (run.stages.find(s => s.name === stage)?.prune !== false) {
+      assertLeading(run.deps);
       const result = await pruneStage(run.client, run.deps.discovery, owner, parent, new Set(objects.map(objectId)));
       pruned += result.deleted.length;
       run.deps.metrics.pruned(result.deleted.length);

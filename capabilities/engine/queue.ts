@@ -63,6 +63,12 @@ export class WorkQueue {
     return due === undefined ? undefined : Math.max(0, due - Date.now());
   }
 
+  /** Resolves once no key is running, or after timeoutMs. */
+  async drained(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.active > 0 && Date.now() < deadline) await new Promise(ok => setTimeout(ok, 20));
+  }
+
   get size(): number {
     return this.entries.size;
   }

@@ -7,7 +7,7 @@ import { compileExprs } from "../health";
 import { durationOr, formatDuration } from "../api";
 import { markReconciling } from "./conditions";
 import { periodicResync } from "./plan";
-import { logFields, nowISO, nowISOPrecise, objectsReady, ownerOf, pinnedArtifact, save, setStage, stageSpec, type Run } from "./run";
+import { assertLeading, logFields, nowISO, nowISOPrecise, objectsReady, ownerOf, pinnedArtifact, save, setStage, stageSpec, type Run } from "./run";
 import { stageHealth, summarize } from "./stage-health";
 import type { Outcome } from "./queue";
 import { followStage } from "./health-sync";
@@ -120,8 +120,10 @@ export async function applyStep(run: Run, stage: string): Promise<void> {
   run.status.currentStage = stage;
   run.status.currentRevision = revision;
   const namespaces = objects.map(o => o.metadata.namespace ?? run.key.namespace);
+  assertLeading(run.deps); // the preflight's reads took time: check again right before writing
   await writeParent(run.client, owner, run.stageNames.indexOf(stage), [...parent.groupKinds, ...objects.map(groupKind)], [...parent.namespaces, ...namespaces], stageSpec(run, stage).prune !== false);
   const prior = await run.deps.applySnapshots?.before(objects, run.deps.discovery, run.deps.liveHealth, run.client, run.exprs.get(stage));
+  assertLeading(run.deps);
   const applied = await applyStage(ctx, objects);
   if (prior) run.deps.applySnapshots?.after(applied, prior);
   run.live.set(stage, applied.map(a => a.object));

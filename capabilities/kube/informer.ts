@@ -24,6 +24,8 @@ export interface InformerHandlers<T> {
 
 export interface InformerOptions<T> {
   labelSelector?: string;
+  /** metadata.name=<name>: one object, which RBAC can grant by resourceNames. */
+  fieldSelector?: string;
   /** What of each object to keep (default: all but managedFields). */
   keep?: (obj: T) => T;
   /** Backoff between failed attempts: doubles from this, up to 30 s. */
@@ -100,7 +102,7 @@ export class Informer<T extends Meta> {
     let next: string | undefined;
     do {
       // Pages of 500, so a large cluster is never one huge response held in memory at once.
-      const res = await this.client.get<{ apiVersion?: string; kind?: string; metadata?: { resourceVersion?: string; continue?: string }; items?: T[] }>(this.path, { query: { labelSelector: this.opts.labelSelector, limit: 500, continue: next }, allow: [404] });
+      const res = await this.client.get<{ apiVersion?: string; kind?: string; metadata?: { resourceVersion?: string; continue?: string }; items?: T[] }>(this.path, { query: { labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector, limit: 500, continue: next }, allow: [404] });
       if (res.status === 404) return undefined;
       const typeOfItems = listItemType(res.body);
       for (const listed of res.body.items ?? []) {
@@ -130,7 +132,7 @@ export class Informer<T extends Meta> {
     while (!this.abort.signal.aborted && !gone) {
       // The API server ends a watch after timeoutSeconds; spread reconnects out a little.
       const timeoutSeconds = 240 + Math.floor(Math.random() * 120);
-      const query = { labelSelector: this.opts.labelSelector, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds };
+      const query = { labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds };
       const res = await this.client.watch(this.path, query, event => {
         if (event.type === "ERROR") {
           if (event.object.code === 410) gone = true;

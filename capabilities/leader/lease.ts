@@ -54,13 +54,13 @@ export class Elector {
       clearTimeout(this.timer);
       this.schedule(0);
     };
-    this.watch = new Informer<Lease>(this.client, this.path.slice(0, this.path.lastIndexOf("/")), { upsert: l => released(l, false), remove: l => released(l, true) }).start();
+    this.watch = new Informer<Lease>(this.client, this.path.slice(0, this.path.lastIndexOf("/")), { upsert: l => released(l, false), remove: l => released(l, true) }, { fieldSelector: `metadata.name=${this.name}` }).start();
     this.schedule(0);
   }
 
   /** Leading, and renewed within the renew deadline: checked before every write, so a paused leader that wakes up writes nothing. */
   isLeader(): boolean {
-    return this.leadingSince !== undefined && this.now() - this.renewedAt < this.cfg.renewDeadlineMs;
+    return !this.stopping && this.leadingSince !== undefined && this.now() - this.renewedAt < this.cfg.renewDeadlineMs;
   }
 
   /** The identity the Lease names now, as last read (empty when released or unknown). */
@@ -68,14 +68,19 @@ export class Elector {
     return this.observed?.spec.holderIdentity ?? "";
   }
 
-  /** Stops trying; a leader releases the Lease (best effort) and stops leading. */
-  async stop(): Promise<void> {
+  /**
+   * Stops trying. A leader stops leading at once (isLeader() is false from here on), lets its
+   * work in flight notice (drained, bounded by the caller), then releases the Lease (best effort).
+   */
+  async stop(drained: () => Promise<void> = async () => {}): Promise<void> {
     this.stopping = true;
     clearTimeout(this.timer);
     this.watch?.stop();
-    await this.attempt;
+    await Promise.race([this.attempt, new Promise(ok => setTimeout(ok, 1_000).unref())]);
     if (this.leadingSince === undefined) return;
-    this.lose("stepping down");
+    this.leadingSince = undefined; // no hooks: the process is going, nothing is to be looked at again
+    this.hooks.log("stepping down", {});
+    await drained();
     if (!this.observed || !this.resourceVersion) return;
     try {
       await this.client.request("PUT", this.path, { body: this.lease(released(this.observed.spec, this.now())), timeoutMs: 2_000 });
@@ -107,19 +112,27 @@ export class Elector {
   }
 
   private async tryOnce(): Promise<void> {
-    let ok = false;
+    // Past the renew deadline before this attempt, steps were already refused: even if this
+    // renewal works, leading restarts (hooks called) so that refused work is looked at again.
+    const lapsed = this.leadingSince !== undefined && !this.isLeader();
+    let result: "ok" | "held" | "failed" = "failed";
     try {
-      ok = await this.acquireOrRenew();
+      result = await this.acquireOrRenew();
     } catch (err) {
       this.hooks.log("lease attempt failed", { err: err instanceof Error ? err.message : String(err) });
     }
-    if (this.stopping) return;
-    if (ok && this.leadingSince === undefined) {
+    if (this.stopping) {
+      if (result === "ok") this.leadingSince ??= this.now(); // so that stop() releases what this attempt took
+      return;
+    }
+    if (this.leadingSince !== undefined) {
+      if (result === "held") this.lose(`the lease is held by ${this.holder()}`);
+      else if (lapsed || (result === "failed" && this.now() - this.renewedAt >= this.cfg.renewDeadlineMs)) this.lose(`could not renew the lease for ${this.cfg.renewDeadlineMs} ms`);
+    }
+    if (result === "ok" && this.leadingSince === undefined) {
       this.leadingSince = this.now();
       this.hooks.log("became leader", { lease: `${this.namespace}/${this.name}`, identity: this.cfg.identity });
       this.hooks.started();
-    } else if (!ok && this.leadingSince !== undefined && this.now() - this.renewedAt >= this.cfg.renewDeadlineMs) {
-      this.lose(`could not renew the lease for ${this.cfg.renewDeadlineMs} ms`);
     }
   }
 
@@ -129,7 +142,7 @@ export class Elector {
     this.hooks.stopped();
   }
 
-  private async acquireOrRenew(): Promise<boolean> {
+  private async acquireOrRenew(): Promise<"ok" | "held" | "failed"> {
     const timeoutMs = Math.min(this.cfg.renewDeadlineMs, 5_000);
     const res = await this.client.get<Lease>(this.path, { allow: [404], timeoutMs });
     const now = this.now();
@@ -138,7 +151,7 @@ export class Elector {
     this.resourceVersion = current?.metadata.resourceVersion;
     const decision = decide(this.cfg, this.observed, now);
     this.freeAt = decision.kind === "held" ? decision.freeAt : undefined;
-    if (decision.kind === "held") return false;
+    if (decision.kind === "held") return "held";
     try {
       const body = this.lease(decision.spec);
       const written = decision.kind === "create"
@@ -147,9 +160,9 @@ export class Elector {
       this.observed = { spec: written.body.spec, since: now };
       this.resourceVersion = written.body.metadata.resourceVersion;
       this.renewedAt = now;
-      return true;
+      return "ok";
     } catch (err) {
-      if (err instanceof KubeApiError && (err.status === 409 || err.status === 422)) return false; // someone else wrote first
+      if (err instanceof KubeApiError && (err.status === 409 || err.status === 422)) return "failed"; // someone else wrote first
       throw err;
     }
   }
