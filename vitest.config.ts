@@ -35,7 +35,8 @@ export default defineConfig({
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
           globalSetup: [],
-          poolOptions: { forks: { singleFork: true } },
+          // Each file in a fresh process (Pepr's kind registry is process-wide); one file at a
+          // time because whoever runs this project passes --no-file-parallelism (npm run e2e, test.sh).
           env: { LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" },
           testTimeout: 20 * 60_000,
           hookTimeout: 60 * 60_000,

@@ -45,7 +45,13 @@ export interface ArtifactServer {
   stop(): Promise<void>;
 }
 
-export async function startArtifactServer(): Promise<ArtifactServer> {
+export interface ArtifactServerOptions {
+  /** Address to listen on (default loopback); a node cluster's pods reach its bridge address. */
+  host?: string;
+}
+
+export async function startArtifactServer(opts: ArtifactServerOptions = {}): Promise<ArtifactServer> {
+  const host = opts.host ?? "127.0.0.1";
   const blobs = new Map<string, Buffer>();
   const redirects = new Map<string, string>();
   const delays = new Map<string, number>();
@@ -66,8 +72,8 @@ export async function startArtifactServer(): Promise<ArtifactServer> {
     if (!blob) return void res.writeHead(404).end("not found");
     res.writeHead(200, { "content-type": "application/gzip", "content-length": blob.length }).end(blob);
   };
-  await new Promise<void>(ok => server.listen(0, "127.0.0.1", ok));
-  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  await new Promise<void>(ok => server.listen(0, host, ok));
+  const url = `http://${host}:${(server.address() as { port: number }).port}`;
 
   return {
     url,

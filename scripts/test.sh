@@ -31,7 +31,7 @@ else
   # Real nodes and the product installed on them (npm run e2e): one node cluster at a time.
   step "tests: end to end on real nodes (npm run e2e)"
   bash scripts/build-node-tools.sh >/dev/null
-  run e2e --project e2e
+  run e2e --project e2e --no-file-parallelism
 fi
 # A plain closing line that any CI reader understands.
 node -e 'let p=0,f=0,s=0;for(const file of process.argv.slice(1)){const r=JSON.parse(require("fs").readFileSync(file,"utf8"));p+=r.numPassedTests;f+=r.numFailedTests;s+=r.numPendingTests+r.numTodoTests}console.log(`${p} passed, ${f} failed, ${s} skipped`)' "$reports"/*.json || true

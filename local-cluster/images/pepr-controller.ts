@@ -8,13 +8,13 @@
 // Node is this machine's Node 20 binary plus the shared libraries it links (from ldd).
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ImageSpec } from "../nodes";
+import { cacheRoot, copyHostBinary, sharedLibraries } from "./host-binary";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const cacheRoot = process.env.STAGESET_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? "/root", ".cache"), "stageset");
 
 /** The versions the image carries: the ones this repository installs. */
 function versions(): { pepr: string; ws: string } {
@@ -33,7 +33,7 @@ export function peprControllerImage(): ImageSpec {
   const libs = sharedLibraries(process.execPath);
   const key = createHash("sha256").update(JSON.stringify({ v, node: process.version, libs, self: readFileSync(fileURLToPath(import.meta.url)) })).digest("hex").slice(0, 16);
   const dir = join(cacheRoot, "pepr-controller", key, "root");
-  if (!existsSync(dir)) buildRoot(dir, v, libs);
+  if (!existsSync(dir)) buildRoot(dir, v);
   return {
     name: peprControllerImageName(),
     dir,
@@ -44,15 +44,10 @@ export function peprControllerImage(): ImageSpec {
   };
 }
 
-function buildRoot(dir: string, v: { pepr: string; ws: string }, libs: string[]): void {
+function buildRoot(dir: string, v: { pepr: string; ws: string }): void {
   const tmp = `${dir}.tmp.${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(join(tmp, "usr/local/bin"), { recursive: true });
-  cpSync(process.execPath, join(tmp, "usr/local/bin/node"), { dereference: true });
-  for (const lib of libs) {
-    mkdirSync(join(tmp, dirname(lib)), { recursive: true });
-    cpSync(lib, join(tmp, lib), { dereference: true });
-  }
+  copyHostBinary(tmp, process.execPath, "usr/local/bin/node");
   mkdirSync(join(tmp, "etc"));
   writeFileSync(join(tmp, "etc/passwd"), "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/app:/sbin/nologin\n");
   writeFileSync(join(tmp, "etc/group"), "root:x:0:\nnonroot:x:65532:\n");
@@ -75,12 +70,4 @@ function installNodeModules(app: string, v: { pepr: string; ws: string }): void 
   rmSync(join(app, "package.json"));
   for (const p of pruned) rmSync(join(app, "node_modules", p), { recursive: true, force: true });
   if (!existsSync(join(app, "node_modules/pepr/dist/controller.js"))) throw new Error("pepr's controller.js is missing from the installed package");
-}
-
-/** The absolute paths of the shared libraries a binary loads, the dynamic loader included. */
-function sharedLibraries(binary: string): string[] {
-  return execFileSync("ldd", [binary], { encoding: "utf8" }).split("\n").flatMap(line => {
-    const m = line.match(/(?:=>\s*)?(\/\S+)\s+\(0x/);
-    return m ? [m[1]!] : [];
-  }).sort();
 }

@@ -41,3 +41,13 @@ export async function eventually<T>(what: string, probe: () => T | undefined | f
     await new Promise(ok => setTimeout(ok, 500));
   }
 }
+
+/**
+ * Polls (a short `kubectl get` every half second) until the StageSet's Ready condition is
+ * True. Not `kubectl wait`: a synchronous call that long would block this process's event
+ * loop, and with it the artifact server the pods download from.
+ */
+export function stageSetReady(cluster: NodeCluster, namespace: string, name: string, timeoutMs = 300_000): Promise<string> {
+  const ready = () => cluster.kubectl(["-n", namespace, "get", "stageset", name, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`]) === "True" && "Ready";
+  return eventually(`StageSet ${namespace}/${name} Ready`, ready, timeoutMs);
+}

@@ -12,11 +12,14 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { peprControllerImage, peprControllerImageName } from "../../local-cluster/images/pepr-controller";
 import { images, startNodeCluster, type NodeCluster } from "../../local-cluster/nodes";
-import { asUser, eventually, root } from "./as-user";
+import { asUser, eventually, root, stageSetReady } from "./as-user";
+import { prepareDemo } from "./demo-release";
+import type { ArtifactServer } from "../../local-cluster/artifact-server";
 
 const ns = "pepr-system";
 let cluster: NodeCluster | undefined;
 let stoppedLeft: string[] | undefined;
+let artifacts: ArtifactServer | undefined;
 
 const log = (line: string) => process.stderr.write(`[e2e-pepr] ${line}\n`);
 const k = (args: string[], input?: string) => cluster!.kubectl(args, input);
@@ -42,6 +45,23 @@ function refusal(args: string[], input: string): string {
   }
 }
 
+interface StageSetJSON {
+  status?: { stages?: { name: string; phase: string; appliedRevision?: string; appliedDigest?: string }[] };
+}
+
+const heldDeployment = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec:
+      nodeSelector: { e2e.stageset.dev/midway: go }
+      containers: [{ name: web, image: ${images.echo}, imagePullPolicy: Never }]
+`;
+
 interface PodList {
   items: {
     metadata: { name: string; labels?: Record<string, string> };
@@ -61,6 +81,7 @@ describe("npx pepr deploy on real nodes", () => {
   }, 60 * 60_000);
 
   afterAll(async () => {
+    await artifacts?.stop();
     if (cluster && !stoppedLeft) await cluster.stop();
   }, 120_000);
 
@@ -122,6 +143,46 @@ spec:
     for (const url of [gate, metrics]) expect(ask("e2e-outsider", url)).toMatch(/^\|.*(deadline|timeout|Timeout)/s);
     expect(ask("flagger-system", metrics)).toMatch(/^\|.*(deadline|timeout|Timeout)/s); // gate port only
   }, 300_000);
+
+  it("finishes a release after its watcher pod is deleted mid-release: the new pod carries on, nothing lost", async () => {
+    artifacts = await prepareDemo(cluster!);
+    const n = "e2e-midway";
+    k(["apply", "-f", "-"], `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${n} }\n`);
+    await artifacts.publish({ namespace: n, name: "first" }, { files: { "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: first }\ndata: { a: '1' }\n" } }, { label: "v1" });
+    // The second stage cannot be Ready until a node carries this label: the release is held mid-way for as long as the test wants.
+    await artifacts.publish({ namespace: n, name: "second" }, { files: { "web.yaml": heldDeployment } }, { label: "v1" });
+    k(["apply", "-f", "-"], `apiVersion: stageset.dev/v1alpha1
+kind: StageSet
+metadata: { name: midway, namespace: ${n} }
+spec:
+  stages:
+  - { name: first, sourceRef: { name: first } }
+  - { name: second, sourceRef: { name: second }, timeout: 10m }
+`);
+    const phases = () => (JSON.parse(k(["-n", n, "get", "stageset", "midway", "-o", "json"])) as StageSetJSON).status?.stages?.map(s => `${s.name}=${s.phase}`).join(",");
+    await eventually("first Ready, second Waiting", () => phases() === "first=Ready,second=Waiting", 180_000);
+    const before = JSON.parse(k(["-n", n, "get", "stageset", "midway", "-o", "json"])) as StageSetJSON;
+    const firstUID = k(["-n", n, "get", "configmap", "first", "-o", "jsonpath={.metadata.uid}"]);
+
+    const watcher = () => (JSON.parse(k(["-n", ns, "get", "pods", "-l", "pepr.dev/controller=watcher", "-o", "json"])) as PodList).items;
+    const old = watcher().map(p => p.metadata.name);
+    expect(old).toHaveLength(1);
+    k(["-n", ns, "delete", "pod", old[0]!, "--wait=false"]);
+    await eventually("a new watcher pod Ready", () => watcher().some(p => !old.includes(p.metadata.name) && p.status.conditions?.some(c => c.type === "Ready" && c.status === "True")), 300_000);
+    expect(phases()).toBe("first=Ready,second=Waiting");
+
+    k(["label", "node", cluster!.nodes[0]!.name, "e2e.stageset.dev/midway=go"]);
+    await stageSetReady(cluster!, n, "midway");
+    const after = JSON.parse(k(["-n", n, "get", "stageset", "midway", "-o", "json"])) as StageSetJSON;
+    expect(phases()).toBe("first=Ready,second=Ready");
+    // Nothing of the first stage was lost or redone: the same revision, the same object.
+    const applied = (j: StageSetJSON) => [j.status!.stages![0]!.appliedRevision, j.status!.stages![0]!.appliedDigest];
+    expect(applied(before)[0]).toMatch(/^v1@sha256:/);
+    expect(applied(after)).toEqual(applied(before));
+    expect(k(["-n", n, "get", "configmap", "first", "-o", "jsonpath={.metadata.uid}"])).toBe(firstUID);
+    expect(k(["-n", n, "get", "deployment", "web", "-o", "jsonpath={.status.availableReplicas}"])).toBe("1");
+    for (const stage of ["first", "second"]) expect(ask("flagger-system", `http://stageset-controller-gate.pepr-system:8082/gate/${n}/midway/${stage}`)).toMatch(/^200 OK/);
+  }, 15 * 60_000);
 
   it("leaves nothing behind when stopped", async () => {
     const c = cluster!;

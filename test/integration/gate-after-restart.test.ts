@@ -32,8 +32,10 @@ describe("the gate after a controller restart (module wiring, asked over HTTP)",
     expect(samples.length, "polled throughout").toBeGreaterThan(20);
     expect(samples.filter(s => s.status === 200)).toEqual([]);
     await K8s(kind.ResourceQuota).InNamespace(f.ns).Delete("no-pods");
-    await eventually(() => f.probe.status("down", "web"), code => code === 200, { what: "the gate open once the Deployment recovers", timeoutMs: 60_000 });
-  });
+    // The ReplicaSet controller backs off exponentially after each pod the quota refused: on a
+    // busy machine its next try can be more than a minute away.
+    await eventually(() => f.probe.status("down", "web"), code => code === 200, { what: "the gate open once the Deployment recovers", timeoutMs: 180_000 });
+  }, 300_000);
 
 
   it("a Rollout with a hash-style observedGeneration, changed in place, is not Ready until its status moves (also right after a controller restart); then Ready; a Degraded that follows fails the stage", async () => {
