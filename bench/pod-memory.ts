@@ -83,8 +83,9 @@ async function rollOut(cluster: NodeCluster): Promise<number> {
       cluster.kubectl(["apply", "-f", "-"], `apiVersion: stageset.dev/v1alpha1\nkind: StageSet\nmetadata: { name: ss-${i}, namespace: ${ns} }\nspec:\n  stages:\n${stages}\n`);
     });
     for (;;) {
-      const list = JSON.parse(cluster.kubectl(["-n", ns, "get", "stagesets", "-o", "json"])) as { items: { status?: { conditions?: { type: string; status: string }[] } }[] };
-      const ready = list.items.filter(ss => ss.status?.conditions?.some(c => c.type === "Ready" && c.status === "True")).length;
+      // Only each Ready condition's status: the whole list is megabytes of JSON.
+      const statuses = cluster.kubectl(["-n", ns, "get", "stagesets", "-o", `jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}`]);
+      const ready = statuses.split("\n").filter(s => s === "True").length;
       if (ready === stageSets) break;
       if (performance.now() - t0 > 20 * 60_000) throw new Error(`only ${ready} of ${stageSets} Ready after 20 minutes`);
       await sleep(3000);
