@@ -2,8 +2,10 @@
 // itself. A Rollout whose status carries a hash is not taken as observing a spec applied
 // right after the restart; a Deployment that degraded while the controller was down is
 // judged by the Deployment rule from the first list, and its gate never opens meanwhile.
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
 import { K8s, kind } from "pepr";
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { StageSet } from "../../capabilities/api";
 import { eventually } from "../harness/cluster";
 import { GateFixture } from "../harness/gate-fixture";
@@ -32,8 +34,9 @@ describe("the gate after a controller restart (module wiring, asked over HTTP)",
     expect(samples.length, "polled throughout").toBeGreaterThan(20);
     expect(samples.filter(s => s.status === 200)).toEqual([]);
     await K8s(kind.ResourceQuota).InNamespace(f.ns).Delete("no-pods");
-    // The ReplicaSet controller backs off exponentially after each pod the quota refused: on a
-    // busy machine its next try can be more than a minute away.
+    // The ReplicaSet controller backs off exponentially after each pod the quota refused (on a
+    // busy machine its next try can be minutes away); an update of the ReplicaSet syncs it now.
+    execFileSync(join(inject("harnessBinDir"), "kubectl"), ["--kubeconfig", inject("kubeconfig"), "-n", f.ns, "annotate", "replicasets", "-l", "app=down-web", `stageset.test/nudge=${Date.now()}`, "--overwrite"], { stdio: "ignore" });
     await eventually(() => f.probe.status("down", "web"), code => code === 200, { what: "the gate open once the Deployment recovers", timeoutMs: 180_000 });
   }, 300_000);
 
