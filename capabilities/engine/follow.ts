@@ -3,13 +3,12 @@
 // does, so every replica's gate answers from live health and a failover keeps every gate's
 // answer. The leader's status writes tell it which revision each stage was verified at.
 import type { Outcome } from "./queue";
-import { followVerified } from "./health-sync";
+import { followVerified, unfollowedRetryMs } from "./health-sync";
 import { newRun, type EngineDeps } from "./run";
 import { resolveSources } from "./sources";
 import { readStageSet, type StageSetKey } from "./status";
 import { compileStageExprs } from "./steps";
 
-const unfollowedRetryMs = 30_000;
 const idleMs = 10 * 60_000;
 
 export async function follow(deps: EngineDeps, key: StageSetKey): Promise<Outcome> {

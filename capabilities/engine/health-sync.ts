@@ -31,6 +31,9 @@ export async function followStage(run: Run, stage: string, versions?: Map<string
   live.follow(run.key.namespace, run.key.name, stage, verificationOf(st), followed, run.exprs.get(stage));
 }
 
+/** How soon a reconcile comes back for a verified stage it could not follow (its gate stays closed meanwhile). */
+export const unfollowedRetryMs = 30_000;
+
 /**
  * Follow every verified stage the controller does not follow yet (after a restart) from its
  * artifact, when that is still the one its source publishes. Until then the stage has no

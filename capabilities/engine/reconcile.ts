@@ -12,7 +12,7 @@ import { resolveSources } from "./sources";
 import { readStageSet, stageSetPath, type StageSetKey } from "./status";
 import { applyStep, compileStageExprs, preflight, startRun, waitStep } from "./steps";
 import { actionStep, hooksOf, runOnFailure } from "./actions";
-import { syncLiveHealth } from "./health-sync";
+import { syncLiveHealth, unfollowedRetryMs } from "./health-sync";
 import { describeProblems, validateStageSet } from "../admission";
 import { durationOr } from "../api";
 import { verificationOf } from "../gate";
@@ -20,7 +20,6 @@ import { verificationOf } from "../gate";
 /** Failures of the stage itself (not of the controller or the input), which call onFailure actions. */
 const stageFailures = new Set<string>([Reason.HealthCheckFailed, Reason.HealthCheckTimeout, Reason.ApplyFailed, Reason.Forbidden, Reason.ActionFailed, Reason.ActionRefused, Reason.ActionTimeout]);
 
-const unfollowedRetryMs = 30_000;
 
 export const requestedAtAnnotation = "reconcile.fluxcd.io/requestedAt";
 
