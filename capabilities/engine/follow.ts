@@ -8,14 +8,24 @@ import { newRun, type EngineDeps } from "./run";
 import { resolveSources } from "./sources";
 import { readStageSet, type StageSetKey } from "./status";
 import { compileStageExprs } from "./steps";
-
-const idleMs = 10 * 60_000;
+import { refuseCrossNamespaceRefs, validateSpec } from "./reconcile";
+import { durationOr } from "../api";
 
 export async function follow(deps: EngineDeps, key: StageSetKey): Promise<Outcome> {
   const ss = await readStageSet(deps.client, key);
   if (!ss) return { kind: "forget" };
   const run = newRun(deps, key, ss);
-  compileStageExprs(run); // a spec whose checks do not compile has no verified stage to follow
+  const idleMs = durationOr(10 * 60_000, ss.spec?.interval);
+  // The leader's guards, without its writes: a follower fetches nothing the leader would refuse
+  // to (a cross-namespace source under lockdown, an invalid spec) and nothing while suspended.
+  if (ss.metadata?.deletionTimestamp || ss.spec?.suspend) return { kind: "resync", afterMs: idleMs };
+  try {
+    compileStageExprs(run); // a spec whose checks do not compile has no verified stage to follow
+    validateSpec(run);
+    refuseCrossNamespaceRefs(run);
+  } catch {
+    return { kind: "resync", afterMs: idleMs };
+  }
   run.sources = (await resolveSources(deps.client, deps.discovery, key.namespace, run.stages)).sources;
   deps.liveHealth?.unfollow(key.namespace, key.name, stage => !run.stageNames.includes(stage));
   await followVerified(run);

@@ -94,7 +94,7 @@ async function drive(run: Run): Promise<Outcome> {
 }
 
 /** The admission webhook's checks, again: a spec that slipped past it stalls with InvalidSpec. */
-function validateSpec(run: Run): void {
+export function validateSpec(run: Run): void {
   const problems = validateStageSet(run.ss);
   if (problems.length === 0) return;
   const stage = /^spec\.stages\[(\d+)\]/.exec(problems[0]!.path)?.[1];
@@ -103,7 +103,7 @@ function validateSpec(run: Run): void {
 }
 
 /** Lockdown: with cross-namespace references refused, a sourceRef into another namespace stalls the StageSet. */
-function refuseCrossNamespaceRefs(run: Run): void {
+export function refuseCrossNamespaceRefs(run: Run): void {
   if (!run.deps.noCrossNamespaceRefs) return;
   const i = run.stages.findIndex(s => s.sourceRef?.namespace && s.sourceRef.namespace !== run.key.namespace);
   if (i < 0) return;
