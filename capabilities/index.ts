@@ -43,16 +43,19 @@ When(StageSet)
 
 /** Watcher and dev mode only (pepr.ts decides): the gate and metrics listeners on the engine's view. */
 export async function startServers(): Promise<void> {
-  const { view, metrics } = engine();
-  const serving = await serve(view, metrics.registry);
+  const running = engine();
+  const serving = await serve(running.view, running.metrics.registry, { synced: () => running.synced() });
   Log.info({ gate: serving.gate.url, metrics: `${serving.metrics.url}/metrics` }, "gate and metrics listening");
   // Pepr's own SIGTERM handler waits for every keep-alive connection to its server to close;
-  // a watcher pod would then use up its grace period on every rollout. Hand the Lease over
-  // (released, so the next leader starts at once), close the listeners, and exit.
+  // a watcher pod would then use up its grace period on every rollout. Hand the Lease over at
+  // once (released, so the next leader starts now), keep answering while the endpoints of a
+  // terminating pod are taken out of the gate Service, then close the listeners and exit.
   onlySigtermHandler(() => {
     const exit = () => process.exit(143);
-    setTimeout(exit, shutdownBudgetMs).unref();
-    void engine().stepDown().then(() => serving.close()).finally(exit);
+    const linger = process.env.KUBERNETES_SERVICE_HOST ? endpointsDrainMs : 0;
+    setTimeout(exit, linger + shutdownBudgetMs).unref();
+    const lingered = new Promise(ok => setTimeout(ok, linger));
+    void Promise.all([running.stepDown(), lingered]).then(() => serving.close()).finally(exit);
   });
 }
 
@@ -69,5 +72,10 @@ function onlySigtermHandler(handler: () => void): void {
   process.on("SIGTERM", handler);
 }
 
-/** Within the grace period Pepr gives the watcher pod (terminationGracePeriodSeconds: 5). */
+/**
+ * In a pod, how long the gate keeps answering after SIGTERM: a terminating pod's endpoint
+ * leaves the Service when kube-proxy next syncs, and until then requests still reach it.
+ */
+const endpointsDrainMs = 3_000;
+/** After that, the Lease handed over and the listeners closed within this (grace period: 10 s in the chart and YAML). */
 const shutdownBudgetMs = 4_000;

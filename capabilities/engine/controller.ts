@@ -21,7 +21,8 @@ import { LiveHealth } from "./live-health";
 import { ApplySnapshots } from "./apply-snapshots";
 import { eventRecorder, keyString } from "./status";
 import { WorkQueue, type Outcome } from "./queue";
-import { durationOr } from "../api";
+import { durationOr, StageSetGVK } from "../api";
+import { InitialSync } from "./initial-sync";
 
 export interface ControllerOptions {
   /** Only these namespaces' StageSets (default: all). */
@@ -65,6 +66,8 @@ export class Controller {
   readonly elector?: Elector;
   private seen = new Map<string, Seen>();
   private readonly namespaces?: Set<string>;
+  private readonly initialSync = new InitialSync();
+  private stopped = false;
 
   constructor(opts: ControllerOptions = {}) {
     const namespaces = opts.namespaces ?? namespacesFromEnv();
@@ -116,6 +119,32 @@ export class Controller {
       onError: (key, err) => log.debug({ key, err: err instanceof Error ? err.message : String(err) }, "retrying with backoff"),
     });
     this.elector?.start();
+    void this.listAtStart(log);
+  }
+
+  /**
+   * This replica's view is whole (its readiness): every StageSet there was at start has been
+   * read and followed or reconciled once, and every watch its gate answers from has listed.
+   */
+  synced(): boolean {
+    return this.initialSync.complete && this.liveHealth.watchesSynced() && this.sources.watchesSynced();
+  }
+
+  /** The StageSets there are now, for synced(); tried again every 2 s until the API server answers. */
+  private async listAtStart(log: EngineDeps["log"]): Promise<void> {
+    const { group, version, plural } = StageSetGVK;
+    const paths = this.namespaces ? [...this.namespaces].map(ns => `/apis/${group}/${version}/namespaces/${ns}/${plural}`) : [`/apis/${group}/${version}/${plural}`];
+    while (!this.stopped) {
+      try {
+        const lists = await Promise.all(paths.map(p => this.deps.client.get<{ items: StageSet[] }>(p)));
+        this.initialSync.listed(lists.flatMap(l => l.body.items.map(ss => keyString({ namespace: ss.metadata!.namespace!, name: ss.metadata!.name! }))));
+        log.info({ stageSets: this.initialSync.left }, "listed the StageSets to sync before this replica is ready");
+        return;
+      } catch (err) {
+        log.warn({ err: err instanceof Error ? err.message : String(err) }, "cannot list StageSets yet: this replica stays not ready");
+        await new Promise(ok => setTimeout(ok, 2_000).unref());
+      }
+    }
   }
 
   /** This replica reconciles: no election, or it holds the Lease. */
@@ -164,6 +193,7 @@ export class Controller {
       result = resultOf[outcome.kind];
       return outcome;
     } finally {
+      this.initialSync.done(key); // also after an error: its stages stay closed, as they would on any replica
       this.metrics.reconciled(result, (performance.now() - started) / 1000);
     }
   }
@@ -175,6 +205,7 @@ export class Controller {
   }
 
   stop(): void {
+    this.stopped = true;
     void this.elector?.stop();
     this.sources.stop();
     this.liveHealth.stop();

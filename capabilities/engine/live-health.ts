@@ -145,6 +145,11 @@ export class LiveHealth {
     return this.informers.get(collection)?.get(key);
   }
 
+  /** Every watch of followed objects has listed once (or is refused: its stages stay closed). */
+  watchesSynced(): boolean {
+    return [...this.informers.keys()].every(c => this.synced.has(c) || this.refused.has(c));
+  }
+
   stop(): void {
     for (const informer of this.informers.values()) informer.stop();
   }

@@ -70,6 +70,11 @@ export class SourceWatch {
     for (const key of keys) this.handlers.changed(key);
   }
 
+  /** Every source kind followed is known: listed, refused, or not served. */
+  watchesSynced(): boolean {
+    return [...this.kinds.values()].every(w => w.synced || w.refused || w.notServed);
+  }
+
   stop(): void {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);

@@ -12,10 +12,18 @@ export interface Serving {
   close(): Promise<void>;
 }
 
+export interface ServeOptions {
+  addresses?: Partial<typeof defaultAddresses>;
+  env?: NodeJS.ProcessEnv;
+  /** The readiness probe's answer (/readyz on the metrics listener). */
+  synced?: () => boolean;
+}
+
 /** Addresses come from STAGESET_GATE_ADDRESS and STAGESET_METRICS_ADDRESS unless given. */
-export async function serve(view: ReadinessView, registry: Registry, addresses: Partial<typeof defaultAddresses> = {}, env = process.env): Promise<Serving> {
+export async function serve(view: ReadinessView, registry: Registry, opts: ServeOptions = {}): Promise<Serving> {
+  const { addresses = {}, env = process.env } = opts;
   const gate = await startGateServer(addresses.gate ?? env.STAGESET_GATE_ADDRESS ?? defaultAddresses.gate, view);
-  const metrics = await startMetricsServer(addresses.metrics ?? env.STAGESET_METRICS_ADDRESS ?? defaultAddresses.metrics, registry).catch(async err => {
+  const metrics = await startMetricsServer(addresses.metrics ?? env.STAGESET_METRICS_ADDRESS ?? defaultAddresses.metrics, registry, opts.synced).catch(async err => {
     await gate.close();
     throw err;
   });

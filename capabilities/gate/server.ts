@@ -28,9 +28,17 @@ export function startGateServer(address: string, view: ReadinessView): Promise<L
   });
 }
 
-export function startMetricsServer(address: string, registry: Registry): Promise<Listener> {
+/**
+ * /metrics, and /readyz for the readiness probe: 200 once this replica's view is whole
+ * (synced), 503 before, so the gate Service sends a starting replica no requests yet.
+ */
+export function startMetricsServer(address: string, registry: Registry, synced: () => boolean = () => true): Promise<Listener> {
   return listen(address, (req, res) => {
     const path = (req.url ?? "").split("?")[0];
+    if (path === "/readyz") {
+      const ok = synced();
+      return void res.writeHead(ok ? 200 : 503, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" }).end(req.method === "HEAD" ? undefined : ok ? "synced\n" : "syncing\n");
+    }
     if (path !== "/metrics") return void res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("not found\n");
     if (req.method !== "GET" && req.method !== "HEAD") return void res.writeHead(405, { allow: "GET, HEAD" }).end();
     registry.metrics().then(

@@ -21,7 +21,7 @@ export interface HarnessOptions extends ControllerOptions {
 export async function startController(opts: HarnessOptions = {}): Promise<RunningController> {
   const controller = new Controller(opts);
   const addresses = { gate: "127.0.0.1:0", metrics: "127.0.0.1:0", ...(typeof opts.serve === "object" ? opts.serve : {}) };
-  const serving = opts.serve ? await serve(controller.view, controller.metrics.registry, addresses) : undefined;
+  const serving = opts.serve ? await serve(controller.view, controller.metrics.registry, { addresses, synced: () => controller.synced() }) : undefined;
   const relist = { resyncDelaySec: 1, relistIntervalSec: 30, lastSeenLimitSeconds: 300, resyncFailureMax: 30 };
   const stageSets = K8s(StageSet).Watch((ss, phase) => controller.onStageSet(ss, phase === "DELETED"), relist);
   await stageSets.start();

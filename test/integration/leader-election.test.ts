@@ -111,9 +111,12 @@ async function holder(): Promise<string> {
 const job = { template: { spec: { backoffLimit: 0, template: { spec: { restartPolicy: "Never", containers: [{ name: "migrate", image: "registry.invalid/migrate:1" }] } } } } };
 const cms = (stage: string, n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`${stage}-${i}.yaml`, `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: ${stage}-${i} }\ndata: { k: v }\n`]));
 
+/** The artifact URLs of each release. */
+const urls = new Map<string, string[]>();
+
 /** A release of three stages with a Job and http actions, held between its stages by 2 s waits. */
 async function release(name: string): Promise<void> {
-  for (const s of ["db", "app", "end"]) await artifacts.publish({ namespace: ns, name: `${name}-${s}` }, { files: cms(`${name}-${s}`, 5) });
+  for (const s of ["db", "app", "end"]) urls.set(name, [...(urls.get(name) ?? []), (await artifacts.publish({ namespace: ns, name: `${name}-${s}` }, { files: cms(`${name}-${s}`, 5) })).url]);
   const stages: Stage[] = [
     { name: "db", sourceRef: { name: `${name}-db` }, actions: { pre: [{ name: "migrate", job, timeout: "2m" }], post: [{ name: "smoke-db", http: { method: "GET", url: `${base}/${name}/db` } }, { name: "hold-db", wait: { duration: "2s" } }] } },
     { name: "app", sourceRef: { name: `${name}-app` }, actions: { pre: [{ name: "notify", http: { method: "POST", url: `${base}/${name}/notify`, body: "{}" } }], post: [{ name: "hold-app", wait: { duration: "2s" } }] } },
@@ -222,4 +225,18 @@ describe("two replicas on one Lease", () => {
     expect(seconds).toBeLessThan(3);
     expect(await exited).toBeLessThan(4);
   }, 60_000);
+
+  it("a replica that starts is not ready (its readiness probe) until it has followed every StageSet; once ready, its gate answers as the leader's", async () => {
+    // Its own first download of the first release's artifacts is slow: meanwhile it cannot know that release's health.
+    for (const url of urls.get("first")!) artifacts.delay(url, 5_000);
+    const fresh = await replica("replica-d");
+    const readyz = () => fetch(`${fresh.metrics}/readyz`).then(x => x.status);
+    expect(await readyz()).toBe(503);
+    await eventually(readyz, s => s === 200, { what: "replica-d ready", timeoutMs: 90_000, intervalMs: 100 });
+    // At once, it answers what the leader answers (every stage below is open there).
+    const { leader } = await roles();
+    const open = [...["second", "third"].flatMap(n => ["db", "app", "end"].map(s => `${n}/${s}`)), "first/db", "first/end"];
+    for (const path of open) expect((await fetch(`${leader.gate}/gate/${ns}/${path}`)).status, `${path} on the leader`).toBe(200);
+    expect(await Promise.all(open.map(path => fetch(`${fresh.gate}/gate/${ns}/${path}`).then(x => `${path}:${x.status}`)))).toEqual(open.map(path => `${path}:200`));
+  }, 120_000);
 });
