@@ -19,6 +19,7 @@ import { KubeClient } from "../capabilities/kube";
 import { startArtifactServer } from "../local-cluster/artifact-server";
 import { kubectl, startControlPlane } from "../local-cluster/control-plane";
 import { bundleModule, freePort } from "../test/harness/module-process";
+import { runBench } from "./main";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const stageSets = Number(process.env.BENCH_STAGESETS ?? 1000);
@@ -111,10 +112,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  err => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);
