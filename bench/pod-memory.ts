@@ -1,6 +1,7 @@
-// The watcher pod's memory on a real node, as users run it: `npm run build`, then `kubectl
-// apply` of the plain YAML it writes, on a one-node cluster; the pod's memory read from
-// its own cgroup (what the kubelet and an OOM kill go by), against the pod's limit:
+// The watcher pods' memory on a real node, as users run it: `npm run build`, then `kubectl
+// apply` of the plain YAML it writes, on a one-node cluster; each pod's memory read from
+// its own cgroup (what the kubelet and an OOM kill go by), against the pod's limit, the
+// leader (which reconciles) and the follower apart:
 //   - idle, with no StageSets (sampled for 30 s after a minute's settling);
 //   - while it rolls out and then holds 200 StageSets x 3 stages x 10 ConfigMaps, the
 //     artifacts downloaded by the pod from a server on the nodes' bridge.
@@ -14,6 +15,7 @@ import { cgroupV1Hierarchies } from "../local-cluster/nodes/cgroups";
 import { bridgeAddress, startNodeCluster, type NodeCluster } from "../local-cluster/nodes";
 import { mapBounded } from "../capabilities/apply";
 import { asUser, root } from "../test/e2e/as-user";
+import { runBench } from "./main";
 
 const stageSets = Number(process.env.BENCH_STAGESETS ?? 200);
 const stagesPer = 3;
@@ -102,34 +104,29 @@ async function main(): Promise<void> {
     process.env.KUBECONFIG = cluster.controlPlane.kubeconfig;
     cluster.addImage(peprControllerImage());
     await asUser(cluster, "npm", ["run", "build"], 600_000);
-    // The plain YAML (kubectl apply), which carries the watcher's Node options; `npx pepr deploy` does not yet.
+    // The plain YAML (kubectl apply): two watcher replicas, the module in each container's first process.
     cluster.kubectl(["apply", "--server-side", "-f", join(root, "dist/pepr-module-stageset-controller.yaml"), "-f", join(root, "test/fixtures/crds/source.toolkit.fluxcd.io_externalartifacts.yaml")]);
     cluster.kubectl(["-n", "pepr-system", "rollout", "status", "deployment/pepr-stageset-controller-watcher", "--timeout=300s"]);
     const pod = JSON.parse(cluster.kubectl(["-n", "pepr-system", "get", "pods", "-l", "pepr.dev/controller=watcher", "-o", "json"])) as {
       items: { metadata: { uid: string; name: string }; spec: { containers: { resources?: { limits?: { memory?: string }; requests?: { memory?: string } } }[] } }[];
     };
-    const watcher = pod.items[0]!;
-    const resources = watcher.spec.containers[0]!.resources;
-    console.log(`watcher pod ${watcher.metadata.name}: memory request ${resources?.requests?.memory ?? "none"}, limit ${resources?.limits?.memory ?? "none"}`);
-    const dir = podCgroup(watcher.metadata.uid);
+    const resources = pod.items[0]!.spec.containers[0]!.resources;
+    console.log(`${pod.items.length} watcher pods: memory request ${resources?.requests?.memory ?? "none"}, limit ${resources?.limits?.memory ?? "none"} each`);
     await sleep(60_000);
-    const idle = await sample(dir, sleep(30_000));
-    console.log(`idle, no StageSets: working set ${mib(idle.mean.workingSet)} (peak ${mib(idle.peak.workingSet)}), RSS ${mib(idle.mean.rss)} (target < 124 MiB)`);
+    // The leader reconciles; a follower only follows what the leader verified: measured apart.
+    const leader = cluster.kubectl(["-n", "pepr-system", "get", "lease", "stageset-controller-leader", "-o", "jsonpath={.spec.holderIdentity}"]).split("_")[0];
+    const watchers = pod.items.map(p => ({ role: p.metadata.name === leader ? "leader" : "follower", dir: podCgroup(p.metadata.uid) })).sort((a, b) => a.role.localeCompare(b.role));
+    const each = async (until: Promise<unknown>) => (await Promise.all(watchers.map(w => sample(w.dir, until)))).map((m, i) => ({ role: watchers[i]!.role, ...m }));
+    for (const w of await each(sleep(30_000))) console.log(`idle, no StageSets, ${w.role}: working set ${mib(w.mean.workingSet)} (peak ${mib(w.peak.workingSet)}), RSS ${mib(w.mean.rss)} (target < 124 MiB)`);
     let seconds = 0;
-    const during = await sample(dir, rollOut(cluster).then(s => (seconds = s)));
-    console.log(`${stageSets} StageSets x ${stagesPer} stages x ${objectsPer} ConfigMaps Ready in ${seconds.toFixed(0)} s; peak working set ${mib(during.peak.workingSet)}, peak RSS ${mib(during.peak.rss)} (target < 200 MiB)`);
+    const during = await each(rollOut(cluster).then(s => (seconds = s)));
+    console.log(`${stageSets} StageSets x ${stagesPer} stages x ${objectsPer} ConfigMaps Ready in ${seconds.toFixed(0)} s`);
+    for (const w of during) console.log(`  ${w.role}: peak working set ${mib(w.peak.workingSet)}, peak RSS ${mib(w.peak.rss)} (target < 200 MiB)`);
     await sleep(30_000);
-    const held = await sample(dir, sleep(30_000));
-    console.log(`holding them: working set ${mib(held.mean.workingSet)}, RSS ${mib(held.mean.rss)}`);
+    for (const w of await each(sleep(30_000))) console.log(`holding them, ${w.role}: working set ${mib(w.mean.workingSet)}, RSS ${mib(w.mean.rss)}`);
   } finally {
     await cluster.stop();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  err => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

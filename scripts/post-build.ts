@@ -5,10 +5,11 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parse, parseAllDocuments, stringify } from "yaml";
+import { isMap, parse, parseAllDocuments, parseDocument, stringify, type YAMLMap } from "yaml";
 import cfg from "../package.json";
 import { renderTemplate, schemaOf } from "./chart-templates";
 import { watcherEnv, withWatcherSettings } from "./watcher-env";
+import { adjustWatcherDeployment, adjustWatcherTemplate, type WatcherDeployment, type WatcherValues } from "./watcher-deployment";
 
 interface Rule {
   apiGroups?: string[];
@@ -40,7 +41,9 @@ const joined = (docs: string[]) => docs.map(d => d.trim()).filter(Boolean).join(
 const peprObjects = narrowPeprRole(readFileSync(manifest, "utf8"));
 const lockdownValues = { ...values, tenancy: { defaultServiceAccount: "stageset-deployer", noCrossNamespaceRefs: true } };
 writeFileSync(manifest, joined([...crdTexts, ...withWatcherEnv(peprObjects, values), ...ourTemplates(values)]));
-writeFileSync(join(dist, "stageset-extras.yaml"), joined([...crdTexts, ...ourTemplates(values)]));
+// npx pepr deploy runs one watcher replica: a budget of one available pod would block every drain.
+const extrasValues = { ...values, watcher: { ...(values.watcher as object), podDisruptionBudget: { enabled: false } } };
+writeFileSync(join(dist, "stageset-extras.yaml"), joined([...crdTexts, ...ourTemplates(extrasValues)]));
 writeFileSync(lockdownManifest, joined([...crdTexts, ...withWatcherEnv(peprObjects, lockdownValues), ...ourTemplates(lockdownValues)]));
 
 /**
@@ -65,7 +68,11 @@ function narrowPeprRole(text: string): string {
     .join("---\n");
 }
 
-/** Pepr's objects, the watcher Deployment's container given the env our values set (its Node options come from pepr.env). */
+/**
+ * Pepr's objects, the watcher Deployment as our values make it: its container given the env our
+ * values set (its Node options come from pepr.env), and our replicas, strategy, affinity,
+ * readiness probe and first process.
+ */
 function withWatcherEnv(text: string, v: Record<string, unknown>): string[] {
   let found = false;
   const docs = parseAllDocuments(text).map(doc => {
@@ -73,6 +80,7 @@ function withWatcherEnv(text: string, v: Record<string, unknown>): string[] {
     const watcher = o?.kind === "Deployment" && o.spec?.template.metadata.labels?.["pepr.dev/controller"] === "watcher" ? o.spec.template.spec.containers.find(c => c.name === "watcher") : undefined;
     if (watcher) {
       watcher.env = [...(watcher.env ?? []), ...watcherEnv(v)];
+      adjustWatcherDeployment(o as WatcherDeployment, v.watcher as WatcherValues);
       found = true;
     }
     return stringify(o);
@@ -88,17 +96,53 @@ mkdirSync(join(chart, "crds"), { recursive: true });
 for (const f of crds) copyFileSync(f, join(chart, "crds", f.split("/").at(-1)!));
 for (const t of templates) copyFileSync(join(ours, "templates", t), join(chart, "templates", t));
 const chartValues = join(chart, "values.yaml");
-const peprValues = parse(readFileSync(chartValues, "utf8")) as { rbac: Rule[] };
-writeFileSync(chartValues, `${stringify({ ...peprValues, rbac: narrowRules(peprValues.rbac) }).trimEnd()}\n\n${valuesText}`);
+writeFileSync(chartValues, mergedValues(readFileSync(chartValues, "utf8")));
 const schemaFile = join(chart, "values.schema.json");
 const schema = JSON.parse(readFileSync(schemaFile, "utf8")) as { $ref: string; definitions: Record<string, { properties: Record<string, unknown> }> };
 const valuesSchema = schema.definitions[schema.$ref.split("/").at(-1)!]!;
-for (const [key, value] of Object.entries(values)) valuesSchema.properties[key] = schemaOf(value);
+for (const [key, value] of Object.entries(values)) if (key !== "watcher") valuesSchema.properties[key] = schemaOf(value);
+// The watcher's values: Pepr's (shared with admission in its schema), ours added, and any probe Kubernetes takes.
+const peprWatcher = schema.definitions[(valuesSchema.properties.watcher as { $ref: string }).$ref.split("/").at(-1)!]!;
+const ourWatcher = values.watcher as Record<string, unknown>;
+const intOrPercent = { type: ["integer", "string"] };
+const watcherProperties = {
+  ...peprWatcher.properties,
+  ...Object.fromEntries(Object.keys(ourWatcher).map(k => [k, schemaOf(ourWatcher[k])])),
+  // What Kubernetes takes there: any strategy, probe or affinity; a budget as a number or a percentage.
+  strategy: { type: "object" },
+  readinessProbe: { type: "object" },
+  affinity: { type: "object" },
+  podDisruptionBudget: { type: "object", additionalProperties: false, properties: { enabled: { type: "boolean" }, maxUnavailable: intOrPercent } },
+};
+schema.definitions.Watcher = { ...peprWatcher, ...{ title: "Watcher" }, properties: watcherProperties };
+valuesSchema.properties.watcher = { $ref: "#/definitions/Watcher" };
 const ruleSchema = schema.definitions.Rbac;
 if (!ruleSchema) throw new Error(`${schemaFile}: no Rbac definition to allow resourceNames in`);
 ruleSchema.properties.resourceNames = { type: "array", items: { type: "string" } };
 writeFileSync(schemaFile, JSON.stringify(schema, null, 2) + "\n");
 const watcherTemplate = join(chart, "templates/watcher-deployment.yaml");
-writeFileSync(watcherTemplate, withWatcherSettings(readFileSync(watcherTemplate, "utf8")));
+writeFileSync(watcherTemplate, withWatcherSettings(adjustWatcherTemplate(readFileSync(watcherTemplate, "utf8"))));
+
+/**
+ * Pepr's values with its RBAC narrowed and our watcher values set in its watcher section, then
+ * the rest of our values, comments kept.
+ */
+function mergedValues(peprText: string): string {
+  const pepr = parseDocument(peprText);
+  pepr.set("rbac", narrowRules(pepr.get("rbac", false) ? (pepr.toJS() as { rbac: Rule[] }).rbac : []));
+  const ours = parseDocument(valuesText);
+  const theirWatcher = pepr.get("watcher", true) as YAMLMap;
+  const ourWatcher = ours.get("watcher", true);
+  if (!isMap(theirWatcher) || !isMap(ourWatcher)) throw new Error("values.yaml: no watcher section to merge");
+  // The comment above the section's first key is the section's own to the parser: keep it there.
+  const first = ourWatcher.items[0]?.key as { commentBefore?: string | null } | undefined;
+  if (first && ourWatcher.commentBefore) first.commentBefore = ourWatcher.commentBefore;
+  for (const pair of ourWatcher.items) {
+    theirWatcher.items = theirWatcher.items.filter(p => String((p.key as { value?: unknown }).value) !== String((pair.key as { value?: unknown }).value));
+    theirWatcher.items.push(pair);
+  }
+  ours.delete("watcher");
+  return `${pepr.toString().trimEnd()}\n\n${ours.toString()}`;
+}
 
 console.log(`added ${crds.length} CRD(s) and ${templates.length} template(s) to ${manifest.slice(root.length + 1)} and ${chart.slice(root.length + 1)}/; the same alone in dist/stageset-extras.yaml; with lockdown values in ${lockdownManifest.slice(root.length + 1)}`);

@@ -21,7 +21,7 @@ import { LiveHealth } from "./live-health";
 import { ApplySnapshots } from "./apply-snapshots";
 import { eventRecorder, keyString } from "./status";
 import { WorkQueue, type Outcome } from "./queue";
-import { durationOr, StageSetGVK } from "../api";
+import { durationOr, parseDuration, StageSetGVK } from "../api";
 import { InitialSync } from "./initial-sync";
 
 export interface ControllerOptions {
@@ -39,6 +39,8 @@ export interface ControllerOptions {
   noCrossNamespaceRefs?: boolean;
   /** Default: STAGESET_MAX_MANIFEST_NODES, else 50,000. */
   maxManifestNodes?: number;
+  /** Ready anyway this long after the start when the view is not whole yet. Default: STAGESET_SYNC_DEADLINE, else 2m. */
+  syncDeadlineMs?: number;
   /** Reconcile only while holding this Lease (follow otherwise); false: always. Default: leaderElectionFromEnv(). */
   leaderElection?: LeaderElection | false;
 }
@@ -67,6 +69,9 @@ export class Controller {
   private seen = new Map<string, Seen>();
   private readonly namespaces?: Set<string>;
   private readonly initialSync = new InitialSync();
+  /** Once synced, a replica stays ready: a watch a StageSet adds later must not take every replica out of the gate Service at once. */
+  private latched = false;
+  private readonly syncDeadlineMs: number;
   private stopped = false;
 
   constructor(opts: ControllerOptions = {}) {
@@ -105,13 +110,8 @@ export class Controller {
       defaultServiceAccount: opts.defaultServiceAccount ?? (process.env.STAGESET_DEFAULT_SERVICE_ACCOUNT || undefined),
       noCrossNamespaceRefs: opts.noCrossNamespaceRefs ?? process.env.STAGESET_NO_CROSS_NAMESPACE_REFS === "true",
     };
-    const election = opts.leaderElection ?? leaderElectionFromEnv();
-    if (election) {
-      // On every change of role each StageSet is looked at again: the new leader reconciles them, a former one follows them.
-      const again = () => { for (const key of this.seen.keys()) this.queue.add(key); };
-      this.elector = new Elector(client, election.namespace, election.name, election, { started: again, stopped: again, log: (msg, fields) => log.info({ ...fields }, msg) });
-      this.deps.leading = () => this.elector!.isLeader();
-    }
+    this.syncDeadlineMs = opts.syncDeadlineMs ?? durationFromEnv("STAGESET_SYNC_DEADLINE") ?? 120_000;
+    this.elector = this.electorFor(opts.leaderElection ?? leaderElectionFromEnv());
     this.queue = new WorkQueue(key => this.reconcile(key), {
       concurrency: opts.concurrency ?? 8,
       baseBackoffMs: 1_000,
@@ -127,17 +127,29 @@ export class Controller {
    * read and followed or reconciled once, and every watch its gate answers from has listed.
    */
   synced(): boolean {
-    return this.initialSync.complete && this.liveHealth.watchesSynced() && this.sources.watchesSynced();
+    if (this.latched) return true;
+    const whole = this.initialSync.complete && this.liveHealth.watchesSynced() && this.sources.watchesSynced();
+    const late = this.initialSync.listedAt !== undefined && Date.now() - this.initialSync.listedAt > this.syncDeadlineMs;
+    if (!whole && !late) return false;
+    this.latched = true;
+    if (whole) this.deps.log.info("this replica's view is synced: ready");
+    else this.deps.log.warn({ stageSetsLeft: this.initialSync.left, objectWatchesListed: this.liveHealth.watchesSynced(), sourceWatchesListed: this.sources.watchesSynced() }, `this replica's view is not whole ${this.syncDeadlineMs / 1000} s after its start: ready anyway, the gates of what it could not follow stay closed`);
+    return true;
   }
 
   /** The StageSets there are now, for synced(); tried again every 2 s until the API server answers. */
   private async listAtStart(log: EngineDeps["log"]): Promise<void> {
     const { group, version, plural } = StageSetGVK;
     const paths = this.namespaces ? [...this.namespaces].map(ns => `/apis/${group}/${version}/namespaces/${ns}/${plural}`) : [`/apis/${group}/${version}/${plural}`];
+    // Pepr's watch never delivers these: they are not ours to wait for.
+    const ignored = new Set(envList("PEPR_ADDITIONAL_IGNORED_NAMESPACES"));
     while (!this.stopped) {
       try {
         const lists = await Promise.all(paths.map(p => this.deps.client.get<{ items: StageSet[] }>(p)));
-        this.initialSync.listed(lists.flatMap(l => l.body.items.map(ss => keyString({ namespace: ss.metadata!.namespace!, name: ss.metadata!.name! }))));
+        const keys = lists.flatMap(l => l.body.items.filter(ss => !ignored.has(ss.metadata!.namespace!)).map(ss => keyString({ namespace: ss.metadata!.namespace!, name: ss.metadata!.name! })));
+        this.initialSync.listed(keys, Date.now());
+        // Looked at now, not only when Pepr's watch delivers them: one deleted before that watch starts is found gone.
+        for (const key of keys) this.queue.add(key);
         log.info({ stageSets: this.initialSync.left }, "listed the StageSets to sync before this replica is ready");
         return;
       } catch (err) {
@@ -145,6 +157,15 @@ export class Controller {
         await new Promise(ok => setTimeout(ok, 2_000).unref());
       }
     }
+  }
+
+  private electorFor(election: LeaderElection | false | undefined): Elector | undefined {
+    if (!election) return undefined;
+    // On every change of role each StageSet is looked at again: the new leader reconciles them, a former one follows them.
+    const again = () => { for (const key of this.seen.keys()) this.queue.add(key); };
+    const elector = new Elector(this.deps.client, election.namespace, election.name, election, { started: again, stopped: again, log: (msg, fields) => this.deps.log.info({ ...fields }, msg) });
+    this.deps.leading = () => elector.isLeader();
+    return elector;
   }
 
   /** This replica reconciles: no election, or it holds the Lease. */
@@ -188,12 +209,14 @@ export class Controller {
   private async reconcile(key: string): Promise<Outcome> {
     const started = performance.now();
     let result: ReconcileResult = "error";
+    let outcome: Outcome | undefined;
     try {
-      const outcome = this.leading() ? await reconcile(this.deps, parseKey(key)) : await follow(this.deps, parseKey(key));
+      outcome = this.leading() ? await reconcile(this.deps, parseKey(key)) : await follow(this.deps, parseKey(key));
       result = resultOf[outcome.kind];
       return outcome;
     } finally {
-      this.initialSync.done(key); // also after an error: its stages stay closed, as they would on any replica
+      // Followed or reconciled whole; a failure or a stage not followed yet keeps it pending (until the sync deadline).
+      if (outcome && outcome.kind !== "retry" && !(outcome.kind === "resync" && outcome.unfollowed)) this.initialSync.done(key);
       this.metrics.reconciled(result, (performance.now() - started) / 1000);
     }
   }
@@ -238,6 +261,15 @@ function envList(name: string): string[] {
 function parseKey(key: string): { namespace: string; name: string } {
   const [namespace, name] = key.split("/");
   return { namespace: namespace!, name: name! };
+}
+
+/** A duration ("90s", "2m") from the environment; undefined when unset; an error when malformed. */
+function durationFromEnv(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return undefined;
+  const ms = parseDuration(raw);
+  if (ms === undefined) throw new Error(`${name}=${JSON.stringify(raw)} is not a duration such as 90s or 2m`);
+  return ms;
 }
 
 /** A whole number above zero from the environment; undefined when unset; an error when malformed. */

@@ -17,17 +17,19 @@ export async function follow(deps: EngineDeps, key: StageSetKey): Promise<Outcom
   const run = newRun(deps, key, ss);
   const idleMs = durationOr(10 * 60_000, ss.spec?.interval);
   // The leader's guards, without its writes: a follower fetches nothing the leader would refuse
-  // to (a cross-namespace source under lockdown, an invalid spec) and nothing while suspended.
-  if (ss.metadata?.deletionTimestamp || ss.spec?.suspend) return { kind: "resync", afterMs: idleMs };
+  // to (a cross-namespace source under lockdown, an invalid spec). As the leader, it keeps
+  // following a suspended StageSet's verified stages (reads only), and waits for a change of
+  // the rest (a deletion ends in a delete event; a fixed spec in an update).
+  if (ss.metadata?.deletionTimestamp) return { kind: "stalled" };
   try {
     compileStageExprs(run); // a spec whose checks do not compile has no verified stage to follow
     validateSpec(run);
     refuseCrossNamespaceRefs(run);
   } catch {
-    return { kind: "resync", afterMs: idleMs };
+    return { kind: "stalled" };
   }
   run.sources = (await resolveSources(deps.client, deps.discovery, key.namespace, run.stages)).sources;
   deps.liveHealth?.unfollow(key.namespace, key.name, stage => !run.stageNames.includes(stage));
   await followVerified(run);
-  return { kind: "resync", afterMs: run.unfollowed ? unfollowedRetryMs : idleMs };
+  return run.unfollowed ? { kind: "resync", afterMs: unfollowedRetryMs, unfollowed: true } : { kind: "resync", afterMs: idleMs };
 }

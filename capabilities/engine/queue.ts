@@ -5,7 +5,7 @@
 export type Outcome =
   | { kind: "requeue"; afterMs: number } // waiting on health: look again soon
   | { kind: "retry"; error: unknown } // transient failure: exponential backoff with jitter
-  | { kind: "resync"; afterMs: number } // done: come back at spec.interval
+  | { kind: "resync"; afterMs: number; unfollowed?: boolean } // done: come back at spec.interval (unfollowed: a verified stage's health could not be followed yet)
   | { kind: "stalled" } // terminal: only a change wakes it
   | { kind: "forget" }; // the object is gone
 

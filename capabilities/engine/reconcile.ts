@@ -87,7 +87,7 @@ async function drive(run: Run): Promise<Outcome> {
         return await finishRun(run);
       case "idle":
         // A stage that could not be followed keeps its gate closed: try again soon, not at the resync.
-        return { kind: "resync", afterMs: run.unfollowed ? Math.min(step.resyncInMs, unfollowedRetryMs) : step.resyncInMs };
+        return run.unfollowed ? { kind: "resync", afterMs: Math.min(step.resyncInMs, unfollowedRetryMs), unfollowed: true } : { kind: "resync", afterMs: step.resyncInMs };
     }
   }
   throw new Error("reconcile made no progress within its step bound");

@@ -47,3 +47,25 @@ export async function startDemo(cluster: NodeCluster, artifacts: ArtifactServer)
   for (const stage of stages) await artifacts.publish({ namespace: demoNamespace, name: `demo-${stage}` }, { files: demoFiles(stage) }, { label: "v1" });
   cluster.kubectl(["apply", "-f", join(root, "examples/demo/stageset.yaml")]);
 }
+
+/** The node label a held Deployment waits for. */
+export const heldLabel = "e2e.stageset.dev/hold";
+
+/**
+ * A Deployment that cannot become available until a node carries `${heldLabel}=<value>`: a
+ * release with it is held mid-way for as long as a test wants.
+ */
+export function heldDeployment(value: string): string {
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec:
+      nodeSelector: { ${heldLabel}: ${value} }
+      containers: [{ name: web, image: ${images.echo}, imagePullPolicy: Never }]
+`;
+}

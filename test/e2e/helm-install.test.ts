@@ -4,7 +4,10 @@
 // probes; the demo release of examples/ rolled out by those pods goes Ready and its gate
 // answers 200 to `curl -fsS` from an admitted namespace; uninstalling as the README says
 // (StageSets first, then `helm uninstall`) leaves nothing stuck and keeps the StageSet CRD;
-// and a StageSet left behind by uninstalling first is let go by removing its finalizer.
+// and a StageSet left behind by uninstalling first is let go by removing its finalizer. The
+// chart runs two watcher replicas: deleting the leader's pod mid-release keeps the gate
+// Service answering every request of a 10 requests/s loop, and the other finishes the release.
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ArtifactServer } from "../../local-cluster/artifact-server";
@@ -13,7 +16,7 @@ import { peprControllerImage, peprControllerImageName } from "../../local-cluste
 import { startNodeCluster, type NodeCluster } from "../../local-cluster/nodes";
 import { scriptOutput } from "../../local-cluster/tools";
 import { asUser, eventually, stageSetReady } from "./as-user";
-import { demoNamespace, prepareDemo, startDemo } from "./demo-release";
+import { demoNamespace, heldDeployment, heldLabel, prepareDemo, startDemo } from "./demo-release";
 
 let cluster: NodeCluster | undefined;
 let artifacts: ArtifactServer | undefined;
@@ -21,6 +24,28 @@ const log = (line: string) => process.stderr.write(`[e2e-helm] ${line}\n`);
 const k = (args: string[], input?: string) => cluster!.kubectl(args, input);
 const helm = (args: string[]) => asUser(cluster!, join(scriptOutput("scripts/build-helm.sh"), "helm"), args, 600_000);
 const names = (args: string[]) => k([...args, "-o", "name"]).split("\n").filter(Boolean);
+
+interface PodList {
+  items: { metadata: { name: string; deletionTimestamp?: string }; status: { conditions?: { type: string; status: string }[] } }[];
+}
+
+/**
+ * curl in the flagger-system client pod over the URLs of a glob, 10 per second, each on a new
+ * connection (Connection: close), however each one ends; the HTTP code of each, 000 when it
+ * got no answer. Asynchronous: the test goes on while it runs.
+ */
+function curlLoop(glob: string): Promise<string[]> {
+  const args = ["--kubeconfig", cluster!.controlPlane.kubeconfig, "-n", "flagger-system", "exec", "curl", "--", "curl", "-sS", "--rate", "10/s", "-H", "Connection: close", "--connect-timeout", "2", "--max-time", "3", "-o", "/dev/null", "-w", "%{http_code}\\n", glob];
+  return new Promise((ok, fail) => {
+    const child = spawn(join(cluster!.controlPlane.binDir, "kubectl"), args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", d => (out += String(d)));
+    child.stderr.on("data", d => (err += String(d)));
+    child.on("error", fail);
+    child.on("close", () => (out ? ok(out.split("\n").filter(Boolean)) : fail(new Error(`curl loop printed nothing: ${err}`))));
+  });
+}
 
 describe("helm install of the built chart on real nodes", () => {
   beforeAll(async () => {
@@ -63,7 +88,14 @@ describe("helm install of the built chart on real nodes", () => {
     k(["apply", "-f", "-"], `apiVersion: v1\nkind: Pod\nmetadata: { name: curl, namespace: flagger-system }\nspec: { containers: [{ name: curl, image: ${curlClientImageName}, imagePullPolicy: Never }] }\n`);
     k(["-n", "flagger-system", "wait", "--for=condition=Ready", "pod/curl", "--timeout=120s"]);
     const curl = (path: string) => k(["-n", "flagger-system", "exec", "curl", "--", "curl", "-fsS", "--max-time", "5", `http://stageset-controller-gate.pepr-system:8082${path}`]);
-    for (const stage of ["crds", "config", "app"]) expect(curl(`/gate/${demoNamespace}/demo/${stage}`)).toMatch(/ready/i);
+    // Both replicas answer: the follower opens a stage once it has seen the leader's status
+    // and followed the stage's objects itself, a moment after the leader. Six answers in a row
+    // through the Service (which spreads them over both) must all be 200.
+    const readyAt = Date.now();
+    for (const stage of ["crds", "config", "app"]) {
+      await eventually(`${stage} open on every replica`, () => Array.from({ length: 6 }, () => curl(`/gate/${demoNamespace}/demo/${stage}`)).every(body => /ready/i.test(body)), 60_000);
+    }
+    log(`every stage open through the Service ${((Date.now() - readyAt) / 1000).toFixed(1)} s after the StageSet was Ready`);
     // -f: a stage the gate does not know is an HTTP error, and curl fails with it.
     expect(() => curl(`/gate/${demoNamespace}/demo/nope`)).toThrow(/403/);
   }, 10 * 60_000);
@@ -76,6 +108,49 @@ describe("helm install of the built chart on real nodes", () => {
     expect(members()).toEqual([]);
     expect(names(["get", "crd", "greetings.demo.stageset.dev", "--ignore-not-found"])).toEqual([]);
   }, 5 * 60_000);
+
+  it("runs two watcher replicas: deleting the leader's pod mid-release, the gate Service answers every request of a curl loop at 10/s, and the release completes", async () => {
+    const watchers = () => (JSON.parse(k(["-n", "pepr-system", "get", "pods", "-l", "pepr.dev/controller=watcher", "-o", "json"])) as PodList).items;
+    const ready = (p: PodList["items"][number]) => !p.metadata.deletionTimestamp && p.status.conditions?.some(c => c.type === "Ready" && c.status === "True");
+    expect(watchers().filter(ready)).toHaveLength(2);
+    expect(names(["-n", "pepr-system", "get", "poddisruptionbudget"])).toEqual(["poddisruptionbudget.policy/stageset-controller-watcher"]);
+    const n = "e2e-ha";
+    k(["apply", "-f", "-"], `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${n} }\n`);
+    await artifacts!.publish({ namespace: n, name: "first" }, { files: { "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: first }\ndata: { a: '1' }\n" } }, { label: "v1" });
+    await artifacts!.publish({ namespace: n, name: "second" }, { files: { "web.yaml": heldDeployment("ha") } }, { label: "v1" });
+    k(["apply", "-f", "-"], `apiVersion: stageset.dev/v1alpha1\nkind: StageSet\nmetadata: { name: ha, namespace: ${n} }\nspec:\n  stages:\n  - { name: first, sourceRef: { name: first } }\n  - { name: second, sourceRef: { name: second }, timeout: 10m }\n`);
+    const phases = () => k(["-n", n, "get", "stageset", "ha", "-o", "jsonpath={.status.stages[*].phase}"]);
+    await eventually("first Ready, second Waiting", () => phases() === "Ready Waiting", 180_000);
+    const firstUID = k(["-n", n, "get", "configmap", "first", "-o", "jsonpath={.metadata.uid}"]);
+    const holder = () => k(["-n", "pepr-system", "get", "lease", "stageset-controller-leader", "-o", "jsonpath={.spec.holderIdentity}"]).split("_")[0]!;
+    const leader = await eventually("a leader", () => watchers().find(p => p.metadata.name === holder())?.metadata.name);
+
+    // 10 requests/s through the Service for 60 s, each on a new connection (so each is balanced anew):
+    // long enough for the deleted pod's replacement to become ready and take requests too.
+    const requests = 600;
+    const loop = curlLoop(`http://stageset-controller-gate.pepr-system:8082/gate/${n}/ha/first?n=[1-${requests}]`);
+    await new Promise(ok => setTimeout(ok, 5_000));
+    const deletedAt = Date.now();
+    k(["-n", "pepr-system", "delete", "pod", leader, "--wait=false"]);
+    const next = await eventually("another leader", () => holder() !== leader && holder(), 60_000);
+    const takeover = (Date.now() - deletedAt) / 1000;
+    log(`leader pod ${leader} deleted; ${next} leads after ${takeover.toFixed(1)} s`);
+    // The pod's SIGTERM reached the module, which released its Lease: not waited out (15 s).
+    expect(takeover).toBeLessThan(8);
+    k(["label", "node", cluster!.nodes[0]!.name, `${heldLabel}=ha`]);
+    await stageSetReady(cluster!, n, "ha");
+    await eventually("the deleted pod's replacement Ready", () => watchers().filter(ready).length === 2, 120_000);
+    const replacedAt = Date.now();
+    const codes = await loop;
+    log(`replacement ready ${((replacedAt - deletedAt) / 1000).toFixed(1)} s after the deletion; the loop went on ${((Date.now() - replacedAt) / 1000).toFixed(1)} s more`);
+    expect(Date.now() - replacedAt).toBeGreaterThan(5_000); // the new replica took part of the loop
+    const counts = Object.fromEntries([...new Set(codes)].map(c => [c, codes.filter(x => x === c).length]));
+    log(`curl loop through the gate Service while the leader pod went: ${JSON.stringify(counts)}`);
+    expect(codes).toHaveLength(requests);
+    expect(counts).toEqual({ "200": requests });
+    expect(phases()).toBe("Ready Ready");
+    expect(k(["-n", n, "get", "configmap", "first", "-o", "jsonpath={.metadata.uid}"])).toBe(firstUID); // nothing of the first stage redone
+  }, 15 * 60_000);
 
   it("uninstalls: no Deployment or webhook left behind, the StageSet CRD kept", async () => {
     // A StageSet that still exists when the controller goes: the README's "remove the controller while StageSets exist".

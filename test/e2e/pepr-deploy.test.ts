@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { peprControllerImage, peprControllerImageName } from "../../local-cluster/images/pepr-controller";
 import { images, startNodeCluster, type NodeCluster } from "../../local-cluster/nodes";
 import { asUser, eventually, root, stageSetReady } from "./as-user";
-import { prepareDemo } from "./demo-release";
+import { heldDeployment, heldLabel, prepareDemo } from "./demo-release";
 import type { ArtifactServer } from "../../local-cluster/artifact-server";
 
 const ns = "pepr-system";
@@ -48,19 +48,6 @@ function refusal(args: string[], input: string): string {
 interface StageSetJSON {
   status?: { stages?: { name: string; phase: string; appliedRevision?: string; appliedDigest?: string }[] };
 }
-
-const heldDeployment = `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: web }
-spec:
-  replicas: 1
-  selector: { matchLabels: { app: web } }
-  template:
-    metadata: { labels: { app: web } }
-    spec:
-      nodeSelector: { e2e.stageset.dev/midway: go }
-      containers: [{ name: web, image: ${images.echo}, imagePullPolicy: Never }]
-`;
 
 interface PodList {
   items: {
@@ -150,7 +137,7 @@ spec:
     k(["apply", "-f", "-"], `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${n} }\n`);
     await artifacts.publish({ namespace: n, name: "first" }, { files: { "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: first }\ndata: { a: '1' }\n" } }, { label: "v1" });
     // The second stage cannot be Ready until a node carries this label: the release is held mid-way for as long as the test wants.
-    await artifacts.publish({ namespace: n, name: "second" }, { files: { "web.yaml": heldDeployment } }, { label: "v1" });
+    await artifacts.publish({ namespace: n, name: "second" }, { files: { "web.yaml": heldDeployment("midway") } }, { label: "v1" });
     k(["apply", "-f", "-"], `apiVersion: stageset.dev/v1alpha1
 kind: StageSet
 metadata: { name: midway, namespace: ${n} }
@@ -171,7 +158,7 @@ spec:
     await eventually("a new watcher pod Ready", () => watcher().some(p => !old.includes(p.metadata.name) && p.status.conditions?.some(c => c.type === "Ready" && c.status === "True")), 300_000);
     expect(phases()).toBe("first=Ready,second=Waiting");
 
-    k(["label", "node", cluster!.nodes[0]!.name, "e2e.stageset.dev/midway=go"]);
+    k(["label", "node", cluster!.nodes[0]!.name, `${heldLabel}=midway`]);
     await stageSetReady(cluster!, n, "midway");
     const after = JSON.parse(k(["-n", n, "get", "stageset", "midway", "-o", "json"])) as StageSetJSON;
     expect(phases()).toBe("first=Ready,second=Ready");

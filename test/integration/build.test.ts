@@ -85,7 +85,7 @@ describe("npm run build", () => {
     expect(names(parseAllDocuments(readFileSync(extras, "utf8")).map(d => d.toJS() as Obj))).toEqual(expect.arrayContaining(["CustomResourceDefinition/stagesets.stageset.dev", "Service/stageset-controller-gate", "NetworkPolicy/stageset-controller", "ClusterRole/stageset-controller-releases"]));
     expect(dryRun(extras)).toMatch(/serverside-applied \(server dry run\)/);
     const values = parse(readFileSync(join(chart, "values.yaml"), "utf8"));
-    for (const t of ["stageset-gate-service.yaml", "stageset-metrics-service.yaml", "stageset-network-policy.yaml", "stageset-release-rbac.yaml"]) {
+    for (const t of ["stageset-gate-service.yaml", "stageset-metrics-service.yaml", "stageset-network-policy.yaml", "stageset-release-rbac.yaml", "stageset-watcher-pdb.yaml"]) {
       expect(dryRun("-", renderTemplate(readFileSync(join(chart, "templates", t), "utf8"), values, t))).toMatch(/serverside-applied \(server dry run\)/);
     }
   });
@@ -101,9 +101,51 @@ interface RbacObject {
   spec?: { template: { spec: { containers: { name: string; env?: { name: string; value: string }[] }[] } } };
 }
 
+const helm = (args: string[]) => execFileSync(join(scriptOutput("scripts/build-helm.sh"), "helm"), args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+const render = (...set: string[]) => parseAllDocuments(helm(["template", "stageset", chart, "--namespace", "pepr-system", ...set.flatMap(v => ["--set", v])])).map(d => d.toJS() as RbacObject).filter(Boolean);
+const yamlObjects = (file: string) => parseAllDocuments(readFileSync(join(root, "dist", file), "utf8")).map(d => d.toJS() as RbacObject).filter(Boolean);
+
+describe("the watcher, highly available", () => {
+  interface Watcher {
+    spec: {
+      replicas: number;
+      strategy: unknown;
+      template: { spec: { affinity?: { podAntiAffinity?: { preferredDuringSchedulingIgnoredDuringExecution?: { podAffinityTerm: { topologyKey: string } }[] } }; containers: { name: string; args: string[]; readinessProbe: unknown }[] } };
+    };
+  }
+  const watcherOf = (objs: RbacObject[]) => objs.find(o => o.kind === "Deployment" && o.metadata.name.endsWith("-watcher")) as unknown as Watcher;
+  const budgets = (objs: RbacObject[]) => objs.filter(o => o.kind === "PodDisruptionBudget") as unknown as { metadata: { name: string }; spec: { maxUnavailable: number | string; unhealthyPodEvictionPolicy: string; selector: { matchLabels: Record<string, string> } } }[];
+  const entry = readFileSync(join(root, "deploy/watcher-entry.cjs"), "utf8");
+
+  it("ships two replicas, rolled one at a time, a disruption budget, anti-affinity, a synced readiness probe and our first process: in the YAML and the chart", () => {
+    for (const [source, objs] of [["the YAML", yamlObjects("pepr-module-stageset-controller.yaml")], ["the chart", render()]] as const) {
+      const w = watcherOf(objs);
+      expect(w.spec.replicas, source).toBe(2);
+      expect(w.spec.strategy, source).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+      expect(w.spec.template.spec.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.[0]?.podAffinityTerm.topologyKey, source).toBe("kubernetes.io/hostname");
+      const c = w.spec.template.spec.containers.find(x => x.name === "watcher")!;
+      expect(c.readinessProbe, source).toMatchObject({ httpGet: { path: "/readyz", port: 8080, scheme: "HTTP" } });
+      expect(c.args[0], source).toBe("-e");
+      expect(c.args[1]!.trim(), source).toBe(entry.trim());
+      expect(c.args[2], source).toMatch(/^[a-f0-9]{64}$/);
+      expect(budgets(objs).map(b => [b.metadata.name, b.spec.maxUnavailable, b.spec.unhealthyPodEvictionPolicy, b.spec.selector.matchLabels]), source).toEqual([["stageset-controller-watcher", 1, "AlwaysAllow", { app: "pepr-stageset-controller-watcher", "pepr.dev/controller": "watcher" }]]);
+    }
+    // npx pepr deploy runs one replica: its extras carry no budget that would block a drain.
+    expect(budgets(yamlObjects("stageset-extras.yaml"))).toEqual([]);
+  });
+
+  it("takes other values in the chart: replicas, a budget in percent or none, Recreate; and refuses a misspelt one", () => {
+    const objs = render("watcher.replicas=3", "watcher.podDisruptionBudget.enabled=false");
+    expect(watcherOf(objs).spec.replicas).toBe(3);
+    expect(budgets(objs)).toEqual([]);
+    expect(budgets(render("watcher.podDisruptionBudget.maxUnavailable=50%"))[0]?.spec.maxUnavailable).toBe("50%");
+    // As the README says: Recreate takes rollingUpdate=null (Helm merges values, the API server refuses both).
+    expect(watcherOf(render("watcher.strategy.type=Recreate", "watcher.strategy.rollingUpdate=null")).spec.strategy).toEqual({ type: "Recreate" });
+    expect(() => render("watcher.replica=3")).toThrow(/replica/);
+  });
+});
+
 describe("lockdown values (tenancy)", () => {
-  const helm = (args: string[]) => execFileSync(join(scriptOutput("scripts/build-helm.sh"), "helm"), args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  const render = (...set: string[]) => parseAllDocuments(helm(["template", "stageset", chart, "--namespace", "pepr-system", ...set.flatMap(v => ["--set", v])])).map(d => d.toJS() as RbacObject).filter(Boolean);
   const lockdownSet = ["tenancy.defaultServiceAccount=deployer", "tenancy.noCrossNamespaceRefs=true"];
   const lockdownYaml = () => parseAllDocuments(readFileSync(join(root, "dist/pepr-module-stageset-controller-lockdown.yaml"), "utf8")).map(d => d.toJS() as RbacObject);
   const watcherEnv = (objs: RbacObject[]) => objs.find(o => o.kind === "Deployment" && o.metadata.name.endsWith("-watcher"))!.spec!.template.spec.containers[0]!.env!.filter(e => e.name.startsWith("STAGESET_"));

@@ -54,12 +54,12 @@ afterAll(async () => {
 
 const byName = new Map<string, ModuleProcess>();
 
-async function replica(name: string): Promise<ModuleProcess> {
+async function replica(name: string, env: Record<string, string> = {}): Promise<ModuleProcess> {
   const m = await spawnModule({
     namespaces: [ns],
     kubeconfig: inject("kubeconfig"),
     harnessBinDir: inject("harnessBinDir"),
-    env: { HOSTNAME: name, STAGESET_LEADER_ELECTION: "true", STAGESET_LEASE_NAMESPACE: ns, STAGESET_ACTION_ALLOWLIST: "127.0.0.1" },
+    env: { HOSTNAME: name, STAGESET_LEADER_ELECTION: "true", STAGESET_LEASE_NAMESPACE: ns, STAGESET_ACTION_ALLOWLIST: "127.0.0.1", ...env },
   });
   replicas.push(m);
   byName.set(name, m);
@@ -238,5 +238,21 @@ describe("two replicas on one Lease", () => {
     const open = [...["second", "third"].flatMap(n => ["db", "app", "end"].map(s => `${n}/${s}`)), "first/db", "first/end"];
     for (const path of open) expect((await fetch(`${leader.gate}/gate/${ns}/${path}`)).status, `${path} on the leader`).toBe(200);
     expect(await Promise.all(open.map(path => fetch(`${fresh.gate}/gate/${ns}/${path}`).then(x => `${path}:${x.status}`)))).toEqual(open.map(path => `${path}:200`));
+  }, 120_000);
+
+  it("a replica that cannot follow a verified stage (its artifact no longer matches its digest) stays not ready until its sync deadline, then is ready with that gate closed", async () => {
+    const [db] = urls.get("second")!;
+    artifacts.tamper(db!, Buffer.from("not the artifact"));
+    const startedAt = Date.now();
+    const stuck = await replica("replica-e", { STAGESET_SYNC_DEADLINE: "12s" });
+    const readyz = () => fetch(`${stuck.metrics}/readyz`).then(x => x.status);
+    await new Promise(ok => setTimeout(ok, 6_000));
+    expect(await readyz()).toBe(503); // every other StageSet followed by now (a replica is ready in ~2 s); not that stage
+    await eventually(readyz, s => s === 200, { what: "replica-e ready at its deadline", timeoutMs: 60_000, intervalMs: 200 });
+    expect(Date.now() - startedAt).toBeGreaterThan(12_000);
+    expect((await fetch(`${stuck.gate}/gate/${ns}/second/db`)).status).toBe(403); // what it could not follow stays closed
+    expect((await fetch(`${stuck.gate}/gate/${ns}/second/end`)).status).toBe(200);
+    const { leader } = await roles();
+    expect((await fetch(`${leader.gate}/gate/${ns}/second/db`)).status).toBe(200);
   }, 120_000);
 });
