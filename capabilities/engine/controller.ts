@@ -72,6 +72,7 @@ export class Controller {
   /** Once synced, a replica stays ready: a watch a StageSet adds later must not take every replica out of the gate Service at once. */
   private latched = false;
   private readonly syncDeadlineMs: number;
+  private readonly startedAt = Date.now();
   private stopped = false;
 
   constructor(opts: ControllerOptions = {}) {
@@ -129,7 +130,7 @@ export class Controller {
   synced(): boolean {
     if (this.latched) return true;
     const whole = this.initialSync.complete && this.liveHealth.watchesSynced() && this.sources.watchesSynced();
-    const late = this.initialSync.listedAt !== undefined && Date.now() - this.initialSync.listedAt > this.syncDeadlineMs;
+    const late = this.initialSync.listedAt !== undefined && Date.now() - this.startedAt > this.syncDeadlineMs;
     if (!whole && !late) return false;
     this.latched = true;
     if (whole) this.deps.log.info("this replica's view is synced: ready");
@@ -146,10 +147,12 @@ export class Controller {
     while (!this.stopped) {
       try {
         const lists = await Promise.all(paths.map(p => this.deps.client.get<{ items: StageSet[] }>(p)));
-        const keys = lists.flatMap(l => l.body.items.filter(ss => !ignored.has(ss.metadata!.namespace!)).map(ss => keyString({ namespace: ss.metadata!.namespace!, name: ss.metadata!.name! })));
-        this.initialSync.listed(keys, Date.now());
-        // Looked at now, not only when Pepr's watch delivers them: one deleted before that watch starts is found gone.
-        for (const key of keys) this.queue.add(key);
+        const items = lists.flatMap(l => l.body.items).filter(ss => !ignored.has(ss.metadata!.namespace!));
+        const key = (ss: StageSet) => keyString({ namespace: ss.metadata!.namespace!, name: ss.metadata!.name! });
+        this.initialSync.listed(items.map(key), Date.now());
+        // Seen now, as a watch event would (the view, the sources, the queue), not only once Pepr's
+        // watch starts: one deleted before then is found gone. Not over what the watch already gave.
+        for (const ss of items) if (!this.seen.has(key(ss))) this.onStageSet(ss);
         log.info({ stageSets: this.initialSync.left }, "listed the StageSets to sync before this replica is ready");
         return;
       } catch (err) {
@@ -216,7 +219,7 @@ export class Controller {
       return outcome;
     } finally {
       // Followed or reconciled whole; a failure or a stage not followed yet keeps it pending (until the sync deadline).
-      if (outcome && outcome.kind !== "retry" && !(outcome.kind === "resync" && outcome.unfollowed)) this.initialSync.done(key);
+      if (outcome && outcome.kind !== "retry" && !("partial" in outcome && outcome.partial)) this.initialSync.done(key);
       this.metrics.reconciled(result, (performance.now() - started) / 1000);
     }
   }

@@ -3,33 +3,38 @@
 // does, so every replica's gate answers from live health and a failover keeps every gate's
 // answer. The leader's status writes tell it which revision each stage was verified at.
 import type { Outcome } from "./queue";
-import { followVerified, unfollowedRetryMs } from "./health-sync";
-import { newRun, type EngineDeps } from "./run";
+import { followVerified, markedPartial } from "./health-sync";
+import { newRun, type EngineDeps, type Run } from "./run";
 import { resolveSources } from "./sources";
 import { readStageSet, type StageSetKey } from "./status";
 import { compileStageExprs } from "./steps";
-import { refuseCrossNamespaceRefs, validateSpec } from "./reconcile";
+import { refuseCrossNamespaceRefs, validateSpec } from "./guards";
 import { durationOr } from "../api";
 
 export async function follow(deps: EngineDeps, key: StageSetKey): Promise<Outcome> {
   const ss = await readStageSet(deps.client, key);
   if (!ss) return { kind: "forget" };
   const run = newRun(deps, key, ss);
-  const idleMs = durationOr(10 * 60_000, ss.spec?.interval);
-  // The leader's guards, without its writes: a follower fetches nothing the leader would refuse
-  // to (a cross-namespace source under lockdown, an invalid spec). As the leader, it keeps
-  // following a suspended StageSet's verified stages (reads only), and waits for a change of
-  // the rest (a deletion ends in a delete event; a fixed spec in an update).
-  if (ss.metadata?.deletionTimestamp) return { kind: "stalled" };
+  // A deletion ends in a delete event, a refused spec waits for a change: nothing to look at until then.
+  if (ss.metadata?.deletionTimestamp || !(await followWithoutWrites(run))) return { kind: "stalled" };
+  return markedPartial(run, { kind: "resync", afterMs: durationOr(10 * 60_000, ss.spec?.interval) });
+}
+
+/**
+ * Follows the verified stages' objects, as the leader does, writing nothing; false when the
+ * leader's guards refuse the spec (then nothing is fetched: not a cross-namespace source under
+ * lockdown, nothing of an invalid spec).
+ */
+export async function followWithoutWrites(run: Run): Promise<boolean> {
   try {
     compileStageExprs(run); // a spec whose checks do not compile has no verified stage to follow
     validateSpec(run);
     refuseCrossNamespaceRefs(run);
   } catch {
-    return { kind: "stalled" };
+    return false;
   }
-  run.sources = (await resolveSources(deps.client, deps.discovery, key.namespace, run.stages)).sources;
-  deps.liveHealth?.unfollow(key.namespace, key.name, stage => !run.stageNames.includes(stage));
+  run.sources = (await resolveSources(run.deps.client, run.deps.discovery, run.key.namespace, run.stages)).sources;
+  run.deps.liveHealth?.unfollow(run.key.namespace, run.key.name, stage => !run.stageNames.includes(stage));
   await followVerified(run);
-  return run.unfollowed ? { kind: "resync", afterMs: unfollowedRetryMs, unfollowed: true } : { kind: "resync", afterMs: idleMs };
+  return true;
 }

@@ -10,6 +10,7 @@ import { getCondition, markNotReady, markReady } from "./conditions";
 import { isRunComplete, stageStatus } from "./plan";
 import { nowISO, objectsReady, pinnedSummary, save, setStage, stageSpec, type Run } from "./run";
 import { summarize } from "./stage-health";
+import type { Outcome } from "./queue";
 import { stageObjects } from "./steps";
 
 /**
@@ -104,3 +105,13 @@ export function syncReadyCondition(run: Run): boolean {
   return true;
 }
 
+/**
+ * An outcome that leaves a verified stage's objects unfollowed (its gate closed on this
+ * replica) says so, and comes back soon, not at the resync: its replica is not synced yet.
+ */
+export function markedPartial(run: Run, out: Outcome): Outcome {
+  if (!run.unfollowed) return out;
+  if (out.kind === "resync") return { ...out, afterMs: Math.min(out.afterMs, unfollowedRetryMs), partial: true };
+  if (out.kind === "requeue") return { ...out, partial: true };
+  return out;
+}

@@ -3,9 +3,10 @@
 // returns an Outcome and the queue schedules the next run (STYLE R8).
 
 export type Outcome =
-  | { kind: "requeue"; afterMs: number } // waiting on health: look again soon
+  | { kind: "requeue"; afterMs: number; partial?: boolean } // waiting on health: look again soon
   | { kind: "retry"; error: unknown } // transient failure: exponential backoff with jitter
-  | { kind: "resync"; afterMs: number; unfollowed?: boolean } // done: come back at spec.interval (unfollowed: a verified stage's health could not be followed yet)
+  | { kind: "resync"; afterMs: number; partial?: boolean } // done: come back at spec.interval
+  // partial: a verified stage's objects are not all followed on this replica yet (its gate closed here)
   | { kind: "stalled" } // terminal: only a change wakes it
   | { kind: "forget" }; // the object is gone
 

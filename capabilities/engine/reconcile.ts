@@ -8,12 +8,13 @@ import { finalize, finalizer, finishRun } from "./finish";
 import { nextStep, upgradedStatus } from "./plan";
 import type { Outcome } from "./queue";
 import { assertLeading, logFields, newRun, NotLeading, nowISO, save, sawWrite, setStage, type EngineDeps, type Run } from "./run";
+import { refuseCrossNamespaceRefs, validateSpec } from "./guards";
+import { followWithoutWrites } from "./follow";
 import { resolveSources } from "./sources";
 import { readStageSet, stageSetPath, type StageSetKey } from "./status";
 import { applyStep, compileStageExprs, preflight, startRun, waitStep } from "./steps";
 import { actionStep, hooksOf, runOnFailure } from "./actions";
-import { syncLiveHealth, unfollowedRetryMs } from "./health-sync";
-import { describeProblems, validateStageSet } from "../admission";
+import { markedPartial, syncLiveHealth } from "./health-sync";
 import { durationOr } from "../api";
 import { verificationOf } from "../gate";
 
@@ -27,10 +28,16 @@ export async function reconcile(deps: EngineDeps, key: StageSetKey): Promise<Out
   const ss = await readStageSet(deps.client, key);
   if (!ss) return { kind: "forget" };
   const run = newRun(deps, key, ss);
+  return markedPartial(run, await reconcileRun(run));
+}
+
+async function reconcileRun(run: Run): Promise<Outcome> {
+  const { ss, deps, key } = run;
   try {
     if (ss.metadata?.deletionTimestamp) return await finalize(run);
     await ensureFinalizer(run);
-    if (ss.spec?.suspend) return { kind: "stalled" };
+    // Suspended: nothing applied or written, but the verified stages' objects are still followed, as on every replica.
+    if (ss.spec?.suspend) return (await followWithoutWrites(run), { kind: "stalled" });
     compileStageExprs(run);
     validateSpec(run);
     refuseCrossNamespaceRefs(run);
@@ -86,30 +93,10 @@ async function drive(run: Run): Promise<Outcome> {
       case "finish":
         return await finishRun(run);
       case "idle":
-        // A stage that could not be followed keeps its gate closed: try again soon, not at the resync.
-        return run.unfollowed ? { kind: "resync", afterMs: Math.min(step.resyncInMs, unfollowedRetryMs), unfollowed: true } : { kind: "resync", afterMs: step.resyncInMs };
+        return { kind: "resync", afterMs: step.resyncInMs }; // sooner when a stage could not be followed (markedPartial)
     }
   }
   throw new Error("reconcile made no progress within its step bound");
-}
-
-/** The admission webhook's checks, again: a spec that slipped past it stalls with InvalidSpec. */
-export function validateSpec(run: Run): void {
-  const problems = validateStageSet(run.ss);
-  if (problems.length === 0) return;
-  const stage = /^spec\.stages\[(\d+)\]/.exec(problems[0]!.path)?.[1];
-  run.stage = stage === undefined ? undefined : run.stageNames[Number(stage)];
-  throw new StageSetError(Reason.InvalidSpec, describeProblems(problems), true);
-}
-
-/** Lockdown: with cross-namespace references refused, a sourceRef into another namespace stalls the StageSet. */
-export function refuseCrossNamespaceRefs(run: Run): void {
-  if (!run.deps.noCrossNamespaceRefs) return;
-  const i = run.stages.findIndex(s => s.sourceRef?.namespace && s.sourceRef.namespace !== run.key.namespace);
-  if (i < 0) return;
-  const stage = run.stages[i]!;
-  run.stage = stage.name;
-  throw new StageSetError(Reason.CrossNamespaceRefForbidden, `stage ${stage.name}: spec.stages[${i}].sourceRef.namespace ${stage.sourceRef.namespace} is another namespace, and this controller refuses cross-namespace references (STAGESET_NO_CROSS_NAMESPACE_REFS)`, true);
 }
 
 async function ensureFinalizer(run: Run): Promise<void> {
@@ -134,8 +121,9 @@ function reverifying(run: Run, st: StageStatus, reason: string, terminal: boolea
 
 async function fail(run: Run, err: unknown): Promise<Outcome> {
   const known = err instanceof StageSetError;
-  if (err instanceof NotLeading) return { kind: "requeue", afterMs: 0 }; // the controller follows it instead now
-  if (err instanceof KubeApiError && err.status === 409 && err.method === "PATCH") return { kind: "requeue", afterMs: 100 }; // a write raced ours: read again
+  // Cut short: what this replica follows of it may not be whole yet (partial).
+  if (err instanceof NotLeading) return { kind: "requeue", afterMs: 0, partial: true }; // the controller follows it instead now
+  if (err instanceof KubeApiError && err.status === 409 && err.method === "PATCH") return { kind: "requeue", afterMs: 100, partial: true }; // a write raced ours: read again
   const reason = known ? err.reason : Reason.ReconciliationFailed;
   const message = err instanceof Error ? err.message : String(err);
   const terminal = known && err.terminal;

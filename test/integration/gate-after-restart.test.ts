@@ -27,9 +27,11 @@ describe("the gate after a controller restart (module wiring, asked over HTTP)",
       await eventually(() => K8s(kind.Deployment).InNamespace(f.ns).Get("down-web"), d => d.status?.availableReplicas === 1, { what: "the Deployment 1/2 available" });
     });
     const watch = f.probe.watch("down", ["web"]);
+    const watchedAt = Date.now();
     const degraded = await eventually(() => read("down"), ss => stageOf(ss, "web")?.phase === "Degraded", { what: "stage web Degraded after the restart", timeoutMs: 30_000 });
     expect(stageOf(degraded, "web")?.message).toMatch(/Deployment\/down-web in namespace \S+: Replicas: 1\/2/);
-    await new Promise(ok => setTimeout(ok, 500));
+    // Half a second past the status, and two seconds in all however fast it came.
+    await new Promise(ok => setTimeout(ok, Math.max(500, 2_000 - (Date.now() - watchedAt))));
     const samples = watch.stop().web!;
     expect(samples.length, "polled throughout").toBeGreaterThan(20);
     expect(samples.filter(s => s.status === 200)).toEqual([]);
