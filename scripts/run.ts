@@ -8,6 +8,7 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { harnessBinDir, kubectl, startControlPlane, type ControlPlane } from "../local-cluster/control-plane";
 import { startDemo, type Demo } from "./demo";
+import { stopSignal } from "./stop-signal";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const say = (line: string) => process.stdout.write(`[stageset] ${line}\n`);
@@ -74,16 +75,6 @@ function portFree(port: number): Promise<boolean> {
     const probe = createServer()
       .once("error", () => done(false))
       .listen(port, () => probe.close(() => done(true)));
-  });
-}
-
-function stopSignal(): Promise<void> {
-  return new Promise(done => {
-    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, () => done());
-    // If whatever started us goes away without signalling (npm does not always forward
-    // Ctrl-C), shut down rather than leave a control plane running.
-    const parent = process.ppid;
-    setInterval(() => process.ppid !== parent && done(), 1000).unref();
   });
 }
 

@@ -16,7 +16,8 @@ import { peprControllerImage, peprControllerImageName } from "../../local-cluste
 import { startNodeCluster, type NodeCluster } from "../../local-cluster/nodes";
 import { scriptOutput } from "../../local-cluster/tools";
 import { asUser, eventually, stageSetReady } from "./as-user";
-import { demoNamespace, heldDeployment, heldLabel, prepareDemo, startDemo } from "./demo-release";
+import { demoNamespace, prepareDemo, startDemo } from "../../local-cluster/demo-release";
+import { heldDeployment, heldLabel } from "./held-deployment";
 
 let cluster: NodeCluster | undefined;
 let artifacts: ArtifactServer | undefined;

@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { peprControllerImage, peprControllerImageName } from "../../local-cluster/images/pepr-controller";
 import { images, startNodeCluster, type NodeCluster } from "../../local-cluster/nodes";
 import { asUser, eventually, root, stageSetReady } from "./as-user";
-import { heldDeployment, heldLabel, prepareDemo } from "./demo-release";
+import { prepareDemo } from "../../local-cluster/demo-release";
+import { heldDeployment, heldLabel } from "./held-deployment";
 import type { ArtifactServer } from "../../local-cluster/artifact-server";
 
 const ns = "pepr-system";

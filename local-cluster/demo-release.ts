@@ -1,14 +1,17 @@
-// The demo release of examples/demo/, rolled out by the controller's pods on real nodes: its
-// artifacts served on the nodes' bridge (where the watcher pod downloads them, as it would
+// The demo release of examples/demo/, rolled out by the controller's pods on real nodes (the
+// in-cluster try-out and the end-to-end tests): its artifacts served on the nodes' bridge
+// (where the watcher pod downloads them, as it would
 // from Flux's source-controller), Flux's ExternalArtifact CRD, and the ClusterRole a user adds
 // so the controller may write the demo's own kind (Greeting), labelled for aggregation into
 // the release ClusterRole as the README says. The one change: the Deployment runs an image
 // every node holds (the nodes pull nothing), not nginx.
 import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { startArtifactServer, type ArtifactServer } from "../../local-cluster/artifact-server";
-import { bridgeAddress, images, type NodeCluster } from "../../local-cluster/nodes";
-import { root } from "./as-user";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startArtifactServer, type ArtifactServer } from "./artifact-server";
+import { bridgeAddress, images, type NodeCluster } from "./nodes";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 export const demoNamespace = "stageset-demo";
 const stages = ["crds", "config", "app"] as const;
@@ -48,24 +51,3 @@ export async function startDemo(cluster: NodeCluster, artifacts: ArtifactServer)
   cluster.kubectl(["apply", "-f", join(root, "examples/demo/stageset.yaml")]);
 }
 
-/** The node label a held Deployment waits for. */
-export const heldLabel = "e2e.stageset.dev/hold";
-
-/**
- * A Deployment that cannot become available until a node carries `${heldLabel}=<value>`: a
- * release with it is held mid-way for as long as a test wants.
- */
-export function heldDeployment(value: string): string {
-  return `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: web }
-spec:
-  replicas: 1
-  selector: { matchLabels: { app: web } }
-  template:
-    metadata: { labels: { app: web } }
-    spec:
-      nodeSelector: { ${heldLabel}: ${value} }
-      containers: [{ name: web, image: ${images.echo}, imagePullPolicy: Never }]
-`;
-}
