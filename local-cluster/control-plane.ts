@@ -209,6 +209,10 @@ function controllerManagerArgs(pki: string, kubeconfig: string, port: number): s
     `--root-ca-file=${join(pki, "ca.crt")}`,
     "--kube-api-qps=200",
     "--kube-api-burst=400",
+    // A node whose heartbeat lags on a loaded machine (kwok's fake node under a full test run)
+    // must not be marked NotReady: that marks every pod on it not ready and each Deployment
+    // unavailable, which tests would take for the controller's doing.
+    "--node-monitor-grace-period=5m",
   ];
 }
 
