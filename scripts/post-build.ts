@@ -107,7 +107,7 @@ const ourWatcher = values.watcher as Record<string, unknown>;
 const intOrPercent = { type: ["integer", "string"] };
 const watcherProperties = {
   ...peprWatcher.properties,
-  ...Object.fromEntries(Object.keys(ourWatcher).map(k => [k, schemaOf(ourWatcher[k])])),
+  ...(schemaOf(ourWatcher) as { properties: Record<string, unknown> }).properties,
   // What Kubernetes takes there: any strategy, probe or affinity; a budget as a number or a percentage.
   strategy: { type: "object" },
   readinessProbe: { type: "object" },
@@ -129,7 +129,7 @@ writeFileSync(watcherTemplate, withWatcherSettings(adjustWatcherTemplate(readFil
  */
 function mergedValues(peprText: string): string {
   const pepr = parseDocument(peprText);
-  pepr.set("rbac", narrowRules(pepr.get("rbac", false) ? (pepr.toJS() as { rbac: Rule[] }).rbac : []));
+  pepr.set("rbac", narrowRules((pepr.toJS() as { rbac?: Rule[] }).rbac ?? []));
   const ours = parseDocument(valuesText);
   const theirWatcher = pepr.get("watcher", true) as YAMLMap;
   const ourWatcher = ours.get("watcher", true);

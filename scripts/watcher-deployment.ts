@@ -28,7 +28,7 @@ export interface WatcherDeployment {
 }
 
 /** The container's arguments: the entry script, then the module's hash (Pepr passes controller.js and the hash). */
-export function entryArgs(hash: string): string[] {
+function entryArgs(hash: string): string[] {
   return ["-e", watcherEntry, hash];
 }
 

@@ -120,7 +120,7 @@ export class Controller {
       onError: (key, err) => log.debug({ key, err: err instanceof Error ? err.message : String(err) }, "retrying with backoff"),
     });
     this.elector?.start();
-    void this.listAtStart(log);
+    void this.listAtStart();
   }
 
   /**
@@ -139,7 +139,8 @@ export class Controller {
   }
 
   /** The StageSets there are now, for synced(); tried again every 2 s until the API server answers. */
-  private async listAtStart(log: EngineDeps["log"]): Promise<void> {
+  private async listAtStart(): Promise<void> {
+    const log = this.deps.log;
     const { group, version, plural } = StageSetGVK;
     const paths = this.namespaces ? [...this.namespaces].map(ns => `/apis/${group}/${version}/namespaces/${ns}/${plural}`) : [`/apis/${group}/${version}/${plural}`];
     // Pepr's watch never delivers these: they are not ours to wait for.
@@ -268,18 +269,19 @@ function parseKey(key: string): { namespace: string; name: string } {
 
 /** A duration ("90s", "2m") from the environment; undefined when unset; an error when malformed. */
 function durationFromEnv(name: string): number | undefined {
+  return fromEnv(name, parseDuration, "a duration such as 90s or 2m");
+}
+
+/** A value parsed from the environment; undefined when unset; an error naming what was expected when malformed. */
+function fromEnv(name: string, parse: (raw: string) => number | undefined, expected: string): number | undefined {
   const raw = process.env[name];
   if (raw === undefined || raw === "") return undefined;
-  const ms = parseDuration(raw);
-  if (ms === undefined) throw new Error(`${name}=${JSON.stringify(raw)} is not a duration such as 90s or 2m`);
-  return ms;
+  const value = parse(raw);
+  if (value === undefined) throw new Error(`${name}=${JSON.stringify(raw)} is not ${expected}`);
+  return value;
 }
 
 /** A whole number above zero from the environment; undefined when unset; an error when malformed. */
 function positiveInteger(name: string): number | undefined {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name}=${JSON.stringify(raw)} is not a whole number above zero`);
-  return n;
+  return fromEnv(name, raw => (Number.isInteger(Number(raw)) && Number(raw) > 0 ? Number(raw) : undefined), "a whole number above zero");
 }
