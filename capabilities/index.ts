@@ -1,7 +1,8 @@
 // Wiring only: which events reach the engine. No logic and no I/O at import time: the
 // engine is created on the first event, which only the watcher (or dev mode) receives.
 import { Capability, Log } from "pepr";
-import { describeProblems, validateStageSet, withActionDefaults } from "./admission";
+import { admitApproval, approvalRefusal, dependencyCycle, describeProblems, mayApprove, validateStageSet, withActionDefaults, type UserInfo } from "./admission";
+import { KubeClient } from "./kube";
 import { StageSet } from "./api";
 import { Controller } from "./engine";
 import { serve } from "./gate";
@@ -15,17 +16,29 @@ const { When } = StageSets;
 let controller: Controller | undefined;
 const engine = () => (controller ??= new Controller());
 
-// Admission: fill the defaults the schema cannot, then reject a spec the engine could not act
-// on, naming every field (the engine checks again and stalls with InvalidSpec).
+// Admission: fill the defaults the schema cannot and record an approval the user may give,
+// then reject a spec the engine could not act on, naming every field (the engine checks again
+// and stalls with InvalidSpec), a dependency cycle, or an approval the user may not give.
+let admissionClient: KubeClient | undefined;
+const mayApproveAs = (user: UserInfo, ss: StageSet) => () => mayApprove((admissionClient ??= KubeClient.fromDefault()), user, ss.metadata!.namespace!, ss.metadata!.name!);
 When(StageSet)
   .IsCreatedOrUpdated()
-  .Mutate(req => {
+  .Mutate(async req => {
     const stages = withActionDefaults(req.Raw);
     if (stages) req.Merge({ spec: { stages } });
+    const annotations = await admitApproval(req.Raw, req.OldResource as StageSet | undefined, req.Request.userInfo, mayApproveAs(req.Request.userInfo, req.Raw), new Date());
+    for (const [key, value] of Object.entries(annotations)) {
+      if (value === undefined) req.RemoveAnnotation(key);
+      else req.SetAnnotation(key, value);
+    }
   })
-  .Validate(req => {
+  .Validate(async req => {
     const problems = validateStageSet(req.Raw);
-    return problems.length === 0 ? req.Approve() : req.Deny(`invalid StageSet: ${describeProblems(problems)}`, 422);
+    if (problems.length > 0) return req.Deny(`invalid StageSet: ${describeProblems(problems)}`, 422);
+    const refused = await approvalRefusal(req.Raw, req.Request.userInfo, mayApproveAs(req.Request.userInfo, req.Raw));
+    if (refused) return req.Deny(refused, 403);
+    const cycle = await dependencyCycle((admissionClient ??= KubeClient.fromDefault()), req.Raw);
+    return cycle ? req.Deny(`invalid StageSet: ${cycle}`, 422) : req.Approve();
   });
 
 // Every StageSet event only enqueues its key; the engine reads the object fresh and ignores

@@ -44,6 +44,13 @@ const rows: Row[] = [
   { name: "an action URL that is not a URL", spec: { stages: [stage("a", { actions: { post: [http("not a url")] } })] }, problems: [["spec.stages[0].actions.post[0].http.url", /"not a url" is not a valid URL/]] },
   { name: "an action URL with another scheme", spec: { stages: [stage("a", { actions: { post: [http("ftp://files.example.com/")] } })] }, problems: [["spec.stages[0].actions.post[0].http.url", /scheme ftp is not supported \(only http and https\)/]] },
   { name: "a bad action timeout", spec: { stages: [stage("a", { actions: { pre: [wait("x", { timeout: "soon" })] } })] }, problems: [["spec.stages[0].actions.pre[0].timeout", /"soon" is not a duration/]] },
+  { name: "a valid soak and approval", spec: { stages: [stage("a", { promotion: { soak: "10m", approval: "Required" } })] }, problems: [] },
+  { name: "a soak that is not a duration", spec: { stages: [stage("a", { promotion: { soak: "a while" } })] }, problems: [["spec.stages[0].promotion.soak", /"a while" is not a duration/]] },
+  { name: "dependencies on a StageSet and on a stage of it", spec: { stages: [stage("a")], dependsOn: [{ name: "db" }, { name: "db", stage: "schema" }, { name: "x", namespace: "other" }] }, problems: [] },
+  { name: "a dependency on itself", spec: { stages: [stage("a")], dependsOn: [{ name: "x" }] }, problems: [["spec.dependsOn[0]", /StageSet y\/x cannot depend on itself/]] },
+  { name: "a dependency on itself, namespace spelt out", spec: { stages: [stage("a")], dependsOn: [{ name: "x", namespace: "y", stage: "a" }] }, problems: [["spec.dependsOn[0]", /cannot depend on itself/]] },
+  { name: "the same dependency twice", spec: { stages: [stage("a")], dependsOn: [{ name: "db" }, { name: "db", namespace: "y" }] }, problems: [["spec.dependsOn[1]", /the same dependency as spec\.dependsOn\[0\]/]] },
+  { name: "a dependency's stage that is not a stage name", spec: { stages: [stage("a")], dependsOn: [{ name: "db", stage: "Schema" }] }, problems: [["spec.dependsOn[0].stage", /"Schema" is not a stage name/]] },
   { name: "negative action retries", spec: { stages: [stage("a", { actions: { pre: [wait("x", { retries: -1 })] } })] }, problems: [["spec.stages[0].actions.pre[0].retries", /whole number, 0 or more/]] },
 ];
 

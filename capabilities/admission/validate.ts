@@ -27,6 +27,26 @@ export function validateStageSet(ss: StageSet): SpecProblem[] {
     problems.push(...duration(`${at}.timeout`, stage.timeout), ...duration(`${at}.readyChecks.timeout`, stage.readyChecks?.timeout));
     problems.push(...celProblems(`${at}.readyChecks`, stage.readyChecks?.exprs));
     problems.push(...validateActions(stage.name, stage.actions, `${at}.actions`).map(e => ({ path: e.path, message: formatSpecError(e).slice(e.path.length + 2) })));
+    problems.push(...duration(`${at}.promotion.soak`, stage.promotion?.soak));
+  });
+  problems.push(...dependencyProblems(ss));
+  return problems;
+}
+
+/** spec.dependsOn: no StageSet twice, not itself (longer cycles need the other StageSets: admission checks them). */
+function dependencyProblems(ss: StageSet): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  const self = `${ss.metadata?.namespace}/${ss.metadata?.name}`;
+  const seen = new Map<string, number>();
+  (ss.spec?.dependsOn ?? []).forEach((ref, i) => {
+    const at = `spec.dependsOn[${i}]`;
+    const key = `${ref.namespace || ss.metadata?.namespace}/${ref.name}`;
+    const whole = `${key}/${ref.stage ?? ""}`;
+    if (ref.stage !== undefined && !dnsLabel.test(ref.stage)) problems.push({ path: `${at}.stage`, message: `${JSON.stringify(ref.stage)} is not a stage name (a DNS label)` });
+    if (key === self) problems.push({ path: at, message: `StageSet ${self} cannot depend on itself` });
+    const first = seen.get(whole);
+    if (first !== undefined) problems.push({ path: at, message: `the same dependency as spec.dependsOn[${first}]` });
+    else seen.set(whole, i);
   });
   return problems;
 }

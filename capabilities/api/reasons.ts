@@ -61,6 +61,12 @@ export const Reason = {
   ActionRefused: "ActionRefused",
   /** An action did not finish within its timeout, retries spent. */
   ActionTimeout: "ActionTimeout",
+  /** A new run waits: a StageSet (or stage) in spec.dependsOn is not Ready. */
+  DependencyNotReady: "DependencyNotReady",
+  /** The next stage waits until the stage's promotion.soak has passed with the stage Ready throughout. */
+  Soaking: "Soaking",
+  /** The next stage waits for an approval of the stage at its pinned revision (promotion.approval: Required). */
+  ApprovalRequired: "ApprovalRequired",
   /** An unexpected error (the API server unreachable, a bug); retried with backoff. */
   ReconciliationFailed: "ReconciliationFailed",
 } as const;

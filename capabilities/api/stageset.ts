@@ -43,6 +43,23 @@ export interface Stage {
   timeout?: string;
   readyChecks?: ReadyChecks;
   actions?: Record<string, unknown>;
+  /** What must hold once the stage is Ready before the next stage starts. */
+  promotion?: Promotion;
+}
+
+export interface Promotion {
+  /** The stage must stay Ready this long (a duration); a degradation restarts the clock. */
+  soak?: string;
+  /** Required: the next stage waits for an approval of this stage at its pinned revision. */
+  approval?: "None" | "Required";
+}
+
+/** Another StageSet, or one stage of it, that must be Ready before a new run starts. */
+export interface DependencyRef {
+  name: string;
+  /** Defaults to the dependent's namespace. */
+  namespace?: string;
+  stage?: string;
 }
 
 export interface StageSetSpec {
@@ -53,6 +70,7 @@ export interface StageSetSpec {
   suspend?: boolean;
   /** Act as this ServiceAccount of the StageSet's namespace. */
   serviceAccountName?: string;
+  dependsOn?: DependencyRef[];
 }
 
 export type ConditionStatus = "True" | "False" | "Unknown";
@@ -82,8 +100,18 @@ export interface StageStatus {
   objects?: number;
   /** When this stage was last applied; a stage applied before runStartedAt is not part of the run. */
   lastAppliedTime?: string;
+  /** When this stage's soak ends, once it has started. */
+  soakEndsAt?: string;
   message?: string;
   lastTransitionTime?: string;
+}
+
+/** An approval of one stage at one revision, as the admission webhook recorded it. */
+export interface ApprovalRecord {
+  stage: string;
+  revision: string;
+  approvedBy: string;
+  approvedAt: string;
 }
 
 /** One action's entry in the ledger: at most one per stage, hook, name and revision. */
@@ -115,6 +143,8 @@ export interface StageSetStatus {
   stages?: StageStatus[];
   /** The actions ledger: what ran for the pinned revisions, recorded before the next one starts. */
   actions?: ActionRecord[];
+  /** The latest approval per stage (from the stageset.dev/approvals annotation, which only the admission webhook writes). */
+  approvals?: ApprovalRecord[];
 }
 
 export class StageSet extends a.GenericKind {

@@ -67,3 +67,10 @@ export function markNotReady(c: Condition[] | undefined, reason: string, message
   const list = removeCondition(removeCondition(c, ConditionType.Reconciling), ConditionType.Stalled);
   return setCondition(list, ConditionType.Ready, "False", reason, message, gen, now);
 }
+
+/** A run that waits for something outside it (a dependency, a window): not Ready, and in progress (kstatus InProgress), not stalled. */
+export function markWaiting(c: Condition[] | undefined, reason: string, message: string, gen: number | undefined, now: string): Condition[] {
+  let list = removeCondition(c, ConditionType.Stalled);
+  list = setCondition(list, ConditionType.Reconciling, "True", reason, message, gen, now);
+  return setCondition(list, ConditionType.Ready, "False", reason, message, gen, now);
+}

@@ -23,6 +23,7 @@ import { eventRecorder, keyString } from "./status";
 import { WorkQueue, type Outcome } from "./queue";
 import { durationOr, parseDuration, StageSetGVK } from "../api";
 import { InitialSync } from "./initial-sync";
+import { approvalsAnnotation, dependencyKeys, type ResolvedDependency } from "../promotion";
 
 export interface ControllerOptions {
   /** Only these namespaces' StageSets (default: all). */
@@ -54,6 +55,10 @@ interface Seen {
   retryMaxMs: number;
   /** What the leader last recorded as verified, per stage: a replica that follows looks again when it moves. */
   verified: string;
+  /** The approvals the admission webhook recorded: a new one may let a held stage go on. */
+  approvals?: string;
+  /** The StageSets (namespace/name) of its spec.dependsOn. */
+  dependsOn: string[];
 }
 
 export class Controller {
@@ -67,6 +72,8 @@ export class Controller {
   /** Absent without leader election: this process always leads. */
   readonly elector?: Elector;
   private seen = new Map<string, Seen>();
+  /** Each StageSet's stage readiness as last seen, so its dependents are woken only when it moves. */
+  private readinessSeen = new Map<string, string>();
   private readonly namespaces?: Set<string>;
   private readonly initialSync = new InitialSync();
   /** Once synced, a replica stays ready: a watch a StageSet adds later must not take every replica out of the gate Service at once. */
@@ -89,7 +96,7 @@ export class Controller {
     });
     // Only objects of the StageSets this controller serves: all that carry our label, or those of its namespaces.
     const selector = namespaces ? `${OwnerLabel.namespace} in (${namespaces.join(",")})` : OwnerLabel.stageSet;
-    this.liveHealth = new LiveHealth(client, selector, (namespace, name) => this.queue.add(keyString({ namespace, name })), message => log.warn(message));
+    this.liveHealth = new LiveHealth(client, selector, (namespace, name) => this.wake(keyString({ namespace, name })), message => log.warn(message));
     this.view = new ReadinessView({
       published: source => this.sources.published(source),
       healthy: (namespace, stageset, stage, verification) => this.liveHealth.healthy(namespace, stageset, stage, verification),
@@ -110,6 +117,7 @@ export class Controller {
       lookup: opts.lookup,
       defaultServiceAccount: opts.defaultServiceAccount ?? (process.env.STAGESET_DEFAULT_SERVICE_ACCOUNT || undefined),
       noCrossNamespaceRefs: opts.noCrossNamespaceRefs ?? process.env.STAGESET_NO_CROSS_NAMESPACE_REFS === "true",
+      dependencyNotReady: d => this.dependencyNotReady(d),
     };
     this.syncDeadlineMs = opts.syncDeadlineMs ?? durationFromEnv("STAGESET_SYNC_DEADLINE") ?? 120_000;
     this.elector = this.electorFor(opts.leaderElection ?? leaderElectionFromEnv());
@@ -186,9 +194,11 @@ export class Controller {
       this.liveHealth.unfollow(ss.metadata!.namespace!, ss.metadata!.name!);
       this.seen.delete(key);
       this.queue.add(key); // the fresh read finds it gone (or still finalizing) and settles it
+      this.wakeDependents(key);
       return;
     }
     this.view.update(ss);
+    this.wakeDependents(key);
     const refs = (ss.spec?.stages ?? []).map(s => resolveRef(s.sourceRef ?? { name: "" }, ss.metadata!.namespace!));
     for (const ref of refs) this.sources.follow(ref);
     const next: Seen = {
@@ -198,16 +208,49 @@ export class Controller {
       sources: refs.map(sourceKey),
       retryMaxMs: durationOr(durationOr(10 * 60_000, ss.spec?.interval), ss.spec?.retryInterval),
       verified: JSON.stringify((ss.status?.stages ?? []).map(s => [s.name, s.phase, s.appliedDigest, s.verifiedGeneration])),
+      approvals: ss.metadata?.annotations?.[approvalsAnnotation],
+      dependsOn: dependencyKeys(ss),
     };
     const prev = this.seen.get(key);
     this.seen.set(key, next);
-    const moved = !prev || prev.generation !== next.generation || prev.requestedAt !== next.requestedAt || prev.deleting !== next.deleting;
+    const moved = !prev || prev.generation !== next.generation || prev.requestedAt !== next.requestedAt || prev.deleting !== next.deleting || prev.approvals !== next.approvals;
     if (moved || (prev.verified !== next.verified && !this.leading())) this.queue.add(key);
   }
 
   /** A source's artifact moved (or its kind became served): wake the StageSets that reference it. */
   private wakeReferrers(matches: (source: string) => boolean): void {
-    for (const [key, seen] of this.seen) if (seen.sources.some(matches)) this.queue.add(key);
+    for (const [key, seen] of this.seen) if (seen.sources.some(matches)) this.wake(key);
+  }
+
+  /** Look at the StageSet again, and at those that wait for it if its readiness moved. */
+  private wake(key: string): void {
+    this.queue.add(key);
+    this.wakeDependents(key);
+  }
+
+  /**
+   * A StageSet's readiness (its gates, as the view answers them) may have moved: the
+   * StageSets whose spec.dependsOn names it look again, woken by this event rather than a poll.
+   */
+  private wakeDependents(key: string): void {
+    const { namespace, name } = parseKey(key);
+    const readiness = this.view.stagesOf(namespace, name)?.map(s => `${s.stage}=${s.ready}`).join(",") ?? "absent";
+    if (this.readinessSeen.get(key) === readiness) return;
+    if (readiness === "absent") this.readinessSeen.delete(key);
+    else this.readinessSeen.set(key, readiness);
+    for (const [dependent, seen] of this.seen) if (seen.dependsOn.includes(key)) this.queue.add(dependent);
+  }
+
+  /** Why a dependency is not Ready by the gate's definition (the view the gate answers from); undefined when it is. */
+  private dependencyNotReady(d: ResolvedDependency): string | undefined {
+    if (this.namespaces && !this.namespaces.has(d.namespace)) return `namespace ${d.namespace} is not served by this controller (STAGESET_WATCH_NAMESPACES)`;
+    const stages = this.view.stagesOf(d.namespace, d.name);
+    if (!stages) return "not found";
+    const wanted = d.stage ? stages.filter(s => s.stage === d.stage) : stages;
+    if (wanted.length === 0) return `it has no stage ${d.stage}`;
+    const closed = wanted.filter(s => !s.ready);
+    if (closed.length === 0) return undefined;
+    return closed.map(s => `stage ${s.stage} ${s.phase}${s.revision ? ` at ${s.revision}` : ""}`).join(", ");
   }
 
   private async reconcile(key: string): Promise<Outcome> {

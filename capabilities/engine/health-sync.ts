@@ -10,6 +10,7 @@ import { getCondition, markNotReady, markReady } from "./conditions";
 import { isRunComplete, stageStatus } from "./plan";
 import { nowISO, objectsReady, pinnedSummary, save, setStage, stageSpec, type Run } from "./run";
 import { summarize } from "./stage-health";
+import { soakInterrupted } from "./promotion";
 import type { Outcome } from "./queue";
 import { stageObjects } from "./steps";
 
@@ -72,7 +73,9 @@ export async function syncLiveHealth(run: Run): Promise<void> {
     const degraded = () => `Stage ${stage} revision ${st.appliedRevision} degraded: ${summarize(live.problems(namespace, name, stage))}`;
     if (healthy === false && st.phase === "Ready") {
       const message = degraded();
-      setStage(run, { ...st, phase: "Degraded", message });
+      // A degradation during the soak: the soak starts again once the stage recovers.
+      const soakEndsAt = soakInterrupted(st.soakEndsAt, run.deps.now()) ? undefined : st.soakEndsAt;
+      setStage(run, { ...st, phase: "Degraded", message, soakEndsAt });
       events.push(["Warning", Reason.HealthDegraded, message]);
     } else if (healthy === false && st.phase === "Degraded" && degraded() !== st.message) {
       // Still degraded, by other objects now: the status names them (one Event per degradation, though).

@@ -7,7 +7,8 @@
 // A new run starts on the first reconcile, a spec change, a new revision of any stage, a
 // reconcile request, or the periodic resync of a finished run.
 import { pendingActions, type Hook } from "../actions";
-import { Reason, type PublishedArtifact, type StageSetStatus, type StageStatus } from "../api";
+import { Reason, type ApprovalRecord, type PublishedArtifact, type StageSetStatus, type StageStatus } from "../api";
+import { approvalFor } from "../promotion";
 
 export interface PlanInput {
   generation: number;
@@ -21,12 +22,22 @@ export interface PlanInput {
   intervalMs: number;
   /** Names of each stage's pre and post actions, in spec order. */
   hooks?: Record<string, Partial<Record<"pre" | "post", string[]>>>;
+  /** Each stage's promotion: its soak in ms, and whether it needs an approval. */
+  promotion?: Record<string, { soakMs?: number; approval?: boolean }>;
+  /** The approvals recorded (status.approvals). */
+  approvals?: ApprovalRecord[];
 }
 
 export const periodicResync = "periodic resync";
 
 export type Step =
-  | { kind: "start-run"; why: string }
+  // held: a run that takes something new (first, spec change, new revision) and may therefore
+  // wait for dependencies and change windows; a resync or a reconcile request re-applies what
+  // is applied and does not.
+  | { kind: "start-run"; why: string; held: boolean }
+  // Once the stage is Ready and its post actions succeeded: its soak, then its approval.
+  | { kind: "soak"; stage: string }
+  | { kind: "approval"; stage: string }
   | { kind: "action"; stage: string; hook: Hook }
   | { kind: "apply"; stage: string }
   | { kind: "wait"; stage: string }
@@ -35,7 +46,7 @@ export type Step =
 
 export function nextStep(input: PlanInput): Step {
   const restart = whyRestart(input);
-  if (restart) return { kind: "start-run", why: restart };
+  if (restart) return { kind: "start-run", ...restart };
   const { status } = input;
   const pins = status.lastAttemptedRevisions ?? {};
   const startedAt = Date.parse(status.runStartedAt!);
@@ -49,6 +60,9 @@ export function nextStep(input: PlanInput): Step {
     // reports it, and the run does not apply it again for that.
     if (inRun && (st?.phase === "Ready" || st?.phase === "Degraded")) {
       if (pending("post")) return { kind: "action", stage: name, hook: "post" };
+      const promotion = input.promotion?.[name];
+      if (promotion?.soakMs && !soaked(st, input.now)) return { kind: "soak", stage: name };
+      if (promotion?.approval && !approvalFor(input.approvals, name, pins[name])) return { kind: "approval", stage: name };
       continue;
     }
     if (inRun && st?.phase === "Waiting") return { kind: "wait", stage: name };
@@ -57,14 +71,19 @@ export function nextStep(input: PlanInput): Step {
   }
   if (!isRunComplete(input)) return { kind: "finish" };
   const elapsed = input.now - startedAt;
-  if (elapsed >= input.intervalMs) return { kind: "start-run", why: periodicResync };
+  if (elapsed >= input.intervalMs) return { kind: "start-run", why: periodicResync, held: false };
   return { kind: "idle", resyncInMs: input.intervalMs - elapsed };
 }
 
-function whyRestart(input: PlanInput): string | undefined {
+/** A stage's soak has run its course (a degradation during it clears soakEndsAt, so the clock starts again). */
+function soaked(st: StageStatus | undefined, now: number): boolean {
+  return st?.soakEndsAt !== undefined && Date.parse(st.soakEndsAt) <= now;
+}
+
+function whyRestart(input: PlanInput): { why: string; held: boolean } | undefined {
   const { status } = input;
-  if (!status.runStartedAt || !status.lastAttemptedRevisions) return "first reconcile";
-  if (status.runGeneration !== input.generation) return `spec changed (generation ${input.generation})`;
+  if (!status.runStartedAt || !status.lastAttemptedRevisions) return { why: "first reconcile", held: true };
+  if (status.runGeneration !== input.generation) return { why: `spec changed (generation ${input.generation})`, held: true };
   const pins = status.lastAttemptedRevisions;
   // The digest is part of the pin: a republish under the same revision with new content is new.
   const moved = input.stageNames.filter(n => {
@@ -72,8 +91,8 @@ function whyRestart(input: PlanInput): string | undefined {
     const republished = st?.attemptedRevision === pins[n] && st?.attemptedDigest !== undefined && st.attemptedDigest !== input.artifacts[n]?.digest;
     return pins[n] !== input.artifacts[n]?.revision || republished;
   });
-  if (moved.length > 0) return moved.map(n => (pins[n] === input.artifacts[n]?.revision ? `stage ${n} republished ${pins[n]} with digest ${input.artifacts[n]?.digest}` : `stage ${n} has revision ${input.artifacts[n]?.revision}`)).join("; ");
-  if (input.requestedAt !== undefined && input.requestedAt !== status.lastHandledReconcileAt) return `reconcile requested at ${input.requestedAt}`;
+  if (moved.length > 0) return { why: moved.map(n => (pins[n] === input.artifacts[n]?.revision ? `stage ${n} republished ${pins[n]} with digest ${input.artifacts[n]?.digest}` : `stage ${n} has revision ${input.artifacts[n]?.revision}`)).join("; "), held: true };
+  if (input.requestedAt !== undefined && input.requestedAt !== status.lastHandledReconcileAt) return { why: `reconcile requested at ${input.requestedAt}`, held: false };
   return undefined;
 }
 

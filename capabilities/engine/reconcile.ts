@@ -17,6 +17,7 @@ import { actionStep, hooksOf, runOnFailure } from "./actions";
 import { markedPartial, syncLiveHealth } from "./health-sync";
 import { durationOr } from "../api";
 import { verificationOf } from "../gate";
+import { approvalStep, holdStart, promotionOf, soakStep, syncApprovals } from "./promotion";
 
 /** Failures of the stage itself (not of the controller or the input), which call onFailure actions. */
 const stageFailures = new Set<string>([Reason.HealthCheckFailed, Reason.HealthCheckTimeout, Reason.ApplyFailed, Reason.Forbidden, Reason.ActionFailed, Reason.ActionRefused, Reason.ActionTimeout]);
@@ -59,21 +60,27 @@ async function drive(run: Run): Promise<Outcome> {
   const requestedAt = run.ss.metadata?.annotations?.[requestedAtAnnotation];
   const artifacts = Object.fromEntries([...run.sources].map(([stage, s]) => [stage, { revision: s.artifact.revision, digest: s.artifact.digest }]));
   const upgraded = upgradedStatus(run.status, run.generation, artifacts);
-  if (upgraded) {
-    run.status = upgraded;
-    await save(run);
-  }
+  if (upgraded) run.status = upgraded;
+  if (syncApprovals(run, run.ss) || upgraded) await save(run);
   await syncLiveHealth(run);
   const intervalMs = durationOr(10 * 60_000, run.ss.spec?.interval);
   const hooks = hooksOf(run);
+  const promotion = promotionOf(run);
   // Each stage takes at most pre + apply + wait + post; the bound only guards against a planning bug.
   for (let i = 0; i < run.stages.length * 5 + 3; i++) {
     assertLeading(run.deps);
-    const step = nextStep({ generation: run.generation, stageNames: run.stageNames, status: run.status, artifacts, requestedAt, now: run.deps.now(), intervalMs, hooks });
+    const step = nextStep({ generation: run.generation, stageNames: run.stageNames, status: run.status, artifacts, requestedAt, now: run.deps.now(), intervalMs, hooks, promotion, approvals: run.status.approvals });
     switch (step.kind) {
-      case "start-run":
+      case "start-run": {
+        const held = step.held ? await holdStart(run, step.why, intervalMs) : undefined;
+        if (held) return held;
         await startRun(run, step.why, requestedAt);
         break;
+      }
+      case "soak":
+        return await soakStep(run, step.stage);
+      case "approval":
+        return await approvalStep(run, step.stage, intervalMs);
       case "action": {
         // Nothing of a stage runs, its pre actions included, before it is known that it may
         // apply. Checked before a pre action starts, not on every requeue while one runs.

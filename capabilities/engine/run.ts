@@ -8,6 +8,7 @@ import type { CompiledExprs } from "../health";
 import { KubeApiError, type Discovery, type KubeClient } from "../kube";
 import type { EngineMetrics } from "../metrics";
 import type { Lookup } from "../actions";
+import type { ResolvedDependency } from "../promotion";
 import { withStage } from "./plan";
 import type { ArtifactCache, ResolvedSource } from "./sources";
 import type { LiveHealth } from "./live-health";
@@ -38,6 +39,8 @@ export interface EngineDeps {
   defaultServiceAccount?: string;
   /** Refuse sourceRefs into other namespaces (STAGESET_NO_CROSS_NAMESPACE_REFS). */
   noCrossNamespaceRefs?: boolean;
+  /** Why a dependency (spec.dependsOn) is not Ready by the gate's definition; undefined when it is. */
+  dependencyNotReady?: (dependency: ResolvedDependency) => string | undefined;
   /** Whether this replica leads (leader election); checked before each step and each status write. Absent: always. */
   leading?: () => boolean;
 }

@@ -69,11 +69,17 @@ export class ReadinessView {
     return held && entry ? this.readiness(namespace, stageset, held, entry) : undefined;
   }
 
+  /** Every stage of one StageSet in spec order, or undefined for an unknown StageSet. */
+  stagesOf(namespace: string, stageset: string): StageEntry[] | undefined {
+    const held = this.stageSets.get(viewKey(namespace, stageset));
+    return held?.stages.map(entry => ({ namespace, stageset, stage: entry.name, ...this.readiness(namespace, stageset, held, entry) }));
+  }
+
   /** Every known stage, for the gauge. */
   *entries(): Generator<StageEntry> {
-    for (const [key, held] of this.stageSets) {
+    for (const key of this.stageSets.keys()) {
       const [namespace, stageset] = key.split("/") as [string, string];
-      for (const entry of held.stages) yield { namespace, stageset, stage: entry.name, ...this.readiness(namespace, stageset, held, entry) };
+      yield* this.stagesOf(namespace, stageset)!;
     }
   }
 

@@ -1,75 +1,24 @@
 // Admission through the real API server: the module's Mutate and Validate handlers, served by
 // Pepr's own runtime (as in an admission pod) and registered as URL webhooks for this test's
 // namespace only. A bad StageSet is refused at apply time with a message naming the field.
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
-import https from "node:https";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { K8s, kind } from "pepr";
+import { K8s } from "pepr";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { StageSet } from "../../capabilities/api";
 import { createTestNamespace, deleteTestNamespace } from "../harness/cluster";
-import { kubectl } from "../../local-cluster/control-plane";
+import { startAdmissionWebhook, type AdmissionWebhook } from "../harness/admission-webhook";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const admin = (args: string[], input?: string) => kubectl(inject("harnessBinDir"), inject("kubeconfig"), args, input);
 let ns: string;
-let runtime: ChildProcess | undefined;
-const hookName = `stageset-admission-test-${randomBytes(3).toString("hex")}`;
-
-const freePort = () => new Promise<number>(ok => { const s = createServer().listen(0, "127.0.0.1", () => { const { port } = s.address() as { port: number }; s.close(() => ok(port)); }); });
+let webhook: AdmissionWebhook | undefined;
 
 beforeAll(async () => {
   ns = await createTestNamespace("admission");
-  await K8s(kind.Namespace).Apply({ metadata: { name: "pepr-system" } }); // where Pepr keeps its store
-  const pki = join(mkdtempSync(join(tmpdir(), "stageset-admission-")), "pki");
-  execFileSync(join(inject("harnessBinDir"), "k8s-harness"), ["pki", pki]); // a CA and a serving cert for 127.0.0.1
-  const port = await freePort();
-  const apiPath = randomBytes(16).toString("hex");
-  runtime = spawn(process.execPath, ["--import", "tsx", join(root, "test/harness/run-admission.ts")], {
-    cwd: root,
-    env: { ...process.env, ADMISSION_PORT: String(port), SSL_CERT_PATH: join(pki, "apiserver.crt"), SSL_KEY_PATH: join(pki, "apiserver.key"), PEPR_API_PATH: apiPath, LOG_LEVEL: "warn" },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  const deadline = Date.now() + 30_000;
-  while (!(await healthy(port, readFileSync(join(pki, "ca.crt"))))) {
-    if (Date.now() > deadline) throw new Error("Pepr's admission server did not become healthy in 30 s");
-    await new Promise(ok => setTimeout(ok, 200));
-  }
-  const caBundle = readFileSync(join(pki, "ca.crt")).toString("base64");
-  const hook = (kind: "mutate" | "validate") => ({
-    name: `${kind}.stagesets.stageset.dev`,
-    clientConfig: { url: `https://127.0.0.1:${port}/${kind}/${apiPath}`, caBundle },
-    rules: [{ apiGroups: ["stageset.dev"], apiVersions: ["v1alpha1"], operations: ["CREATE", "UPDATE"], resources: ["stagesets"] }],
-    // Only this file's namespace: a leftover webhook must not touch other tests' StageSets.
-    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } },
-    sideEffects: "None",
-    admissionReviewVersions: ["v1"],
-    failurePolicy: "Fail",
-    timeoutSeconds: 10,
-  });
-  admin(["apply", "--server-side", "-f", "-"], JSON.stringify({ apiVersion: "admissionregistration.k8s.io/v1", kind: "List", items: [
-    { apiVersion: "admissionregistration.k8s.io/v1", kind: "MutatingWebhookConfiguration", metadata: { name: hookName }, webhooks: [hook("mutate")] },
-    { apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingWebhookConfiguration", metadata: { name: hookName }, webhooks: [hook("validate")] },
-  ] }));
+  webhook = await startAdmissionWebhook({ namespaces: [ns], harnessBinDir: inject("harnessBinDir"), kubeconfig: inject("kubeconfig") });
 }, 60_000);
 
 afterAll(async () => {
-  admin(["delete", "--ignore-not-found", `mutatingwebhookconfiguration/${hookName}`, `validatingwebhookconfiguration/${hookName}`]);
-  runtime?.kill("SIGKILL");
+  await webhook?.stop();
   if (ns) await deleteTestNamespace(ns);
 });
-
-/** Pepr binds its admission routes only once its store is ready: wait for /healthz. */
-const healthy = (port: number, ca: Buffer) =>
-  new Promise<boolean>(ok => {
-    const req = https.get({ host: "127.0.0.1", port, path: "/healthz", ca }, res => (res.resume(), ok(res.statusCode === 200)));
-    req.on("error", () => ok(false));
-  });
 
 const stage = (name: string, extra: Record<string, unknown> = {}) => ({ name, sourceRef: { name: "src" }, ...extra });
 const apply = (name: string, spec: Record<string, unknown>) => K8s(StageSet).Apply({ metadata: { name, namespace: ns }, spec } as unknown as StageSet);

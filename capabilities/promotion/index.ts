@@ -1,0 +1,4 @@
+// Promotion control: what holds a release besides health. Dependencies between StageSets,
+// approvals bound to a revision, soak, change windows and freezes. Pure.
+export * from "./approvals";
+export * from "./dependencies";

@@ -1,0 +1,180 @@
+// Promotion control on the real control plane, through the module's Pepr bindings (the watcher
+// as run-module.ts runs it) and its admission side (Pepr's runtime as an admission pod runs
+// it): a chain of StageSets each starting when the one it depends on turns Ready, a cycle
+// refused at admission, approvals bound to a revision and to the RBAC verb `approve`, and a
+// soak that a degradation restarts.
+import { K8s, kind } from "pepr";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { StageSet, type Stage, type StageSetSpec } from "../../capabilities/api";
+import { kubectl } from "../../local-cluster/control-plane";
+import { startArtifactServer, type ArtifactServer } from "../../local-cluster/artifact-server";
+import { startAdmissionWebhook, type AdmissionWebhook } from "../harness/admission-webhook";
+import { createTestNamespace, deleteTestNamespace, eventually } from "../harness/cluster";
+import { spawnModule, type ModuleProcess } from "../harness/module-process";
+import { configMapIn } from "../harness/suite";
+
+let ns: string;
+let artifacts: ArtifactServer;
+let webhook: AdmissionWebhook | undefined;
+let module: ModuleProcess | undefined;
+
+beforeAll(async () => {
+  ns = await createTestNamespace("promotion");
+  artifacts = await startArtifactServer();
+  webhook = await startAdmissionWebhook({ namespaces: [ns], harnessBinDir: inject("harnessBinDir"), kubeconfig: inject("kubeconfig") });
+  module = await spawnModule({ namespaces: [ns], kubeconfig: inject("kubeconfig"), harnessBinDir: inject("harnessBinDir") });
+});
+
+afterAll(async () => {
+  await module?.stop();
+  await webhook?.stop();
+  await artifacts?.stop();
+  if (ns) await deleteTestNamespace(ns);
+});
+
+const admin = (args: string[], input?: string) => kubectl(inject("harnessBinDir"), inject("kubeconfig"), args, input);
+const read = (name: string) => K8s(StageSet).InNamespace(ns).Get(name);
+const condition = (ss: StageSet, type: string) => ss.status?.conditions?.find(c => c.type === type);
+const ready = (ss: StageSet) => condition(ss, "Ready")?.status === "True" && condition(ss, "Ready")?.observedGeneration === ss.metadata?.generation;
+const stageOf = (ss: StageSet, name: string) => ss.status?.stages?.find(s => s.name === name);
+const configMap = (name: string, data: Record<string, string> = { v: "1" }) => ({ files: { "cm.yaml": JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name }, data }) } });
+const publish = async (name: string, data?: Record<string, string>) => (await artifacts.publish({ namespace: ns, name }, configMap(name, data))).revision;
+const stage = (name: string, source: string, extra: Partial<Stage> = {}): Stage => ({ name, sourceRef: { name: source }, ...extra });
+const apply = (name: string, spec: StageSetSpec) => K8s(StageSet).Apply({ metadata: { name, namespace: ns }, spec } as StageSet);
+
+/** When each gate first answered 200, polled every 10 ms (the gate flips as the view does, when the status event arrives). */
+function watchGates(paths: string[]): { openedAt: Map<string, number>; stop(): void } {
+  const openedAt = new Map<string, number>();
+  let stopped = false;
+  void (async () => {
+    while (!stopped) {
+      for (const path of paths) {
+        if (openedAt.has(path)) continue;
+        const res = await fetch(`${module!.gate}/gate/${ns}/${path}`).catch(() => undefined);
+        if (res?.status === 200) openedAt.set(path, Date.now());
+        await res?.body?.cancel();
+      }
+      await new Promise(ok => setTimeout(ok, 10));
+    }
+  })();
+  return { openedAt, stop: () => void (stopped = true) };
+}
+
+describe("spec.dependsOn", () => {
+  it("starts each StageSet of a chain when its dependency turns Ready, says what it waits for, and refuses a cycle", async () => {
+    for (const name of ["chain-a", "chain-b", "chain-c"]) await publish(name);
+    // c waits for b, b for a; a does not exist yet.
+    await apply("chain-c", { stages: [stage("app", "chain-c")], dependsOn: [{ name: "chain-b" }] });
+    await apply("chain-b", { stages: [stage("app", "chain-b")], dependsOn: [{ name: "chain-a", stage: "app" }] });
+    const waitingB = await eventually(() => read("chain-b"), ss => condition(ss, "Ready")?.reason === "DependencyNotReady", { what: "chain-b waiting" });
+    expect(condition(waitingB, "Ready")?.message).toContain(`stage app of StageSet ${ns}/chain-a (not found)`);
+    expect(condition(waitingB, "Reconciling")?.reason).toBe("DependencyNotReady"); // in progress for kstatus, not stalled
+    const waitingC = await eventually(() => read("chain-c"), ss => condition(ss, "Ready")?.reason === "DependencyNotReady", { what: "chain-c waiting" });
+    expect(condition(waitingC, "Ready")?.message).toMatch(new RegExp(`StageSet ${ns}/chain-b \\(stage app (Pending|Applying|Waiting)`));
+    expect(await configMapIn(ns, "chain-c")).toBeUndefined();
+
+    const gates = watchGates(["chain-a/app", "chain-b/app", "chain-c/app"]);
+    try {
+      await apply("chain-a", { stages: [stage("app", "chain-a")] });
+      const [a, b, c] = await Promise.all(["chain-a", "chain-b", "chain-c"].map(n => eventually(() => read(n), ready, { what: `${n} Ready`, timeoutMs: 60_000 })));
+      await eventually(async () => gates.openedAt.size, n => n === 3, { what: "every gate open" });
+      // Each dependent's run starts when its dependency's gate opens (woken by the watch event, not a poll).
+      const startB = Date.parse(b!.status!.runStartedAt!) - gates.openedAt.get("chain-a/app")!;
+      const startC = Date.parse(c!.status!.runStartedAt!) - gates.openedAt.get("chain-b/app")!;
+      console.log(`dependsOn: chain-b started ${startB} ms after chain-a's gate opened, chain-c ${startC} ms after chain-b's`);
+      expect(startB).toBeLessThan(3_000);
+      expect(startC).toBeLessThan(3_000);
+      expect(Date.parse(b!.status!.runStartedAt!)).toBeGreaterThan(Date.parse(a!.status!.runStartedAt!));
+    } finally {
+      gates.stop();
+    }
+
+    // a depending on c closes a → c → b → a: refused, naming the cycle.
+    const refused = await apply("chain-a", { stages: [stage("app", "chain-a")], dependsOn: [{ name: "chain-c" }] }).then(
+      () => "accepted",
+      (err: { data?: { message?: string } }) => err.data?.message ?? String(err),
+    );
+    expect(refused).toContain(`spec.dependsOn: a cycle: ${ns}/chain-a → ${ns}/chain-c → ${ns}/chain-b → ${ns}/chain-a`);
+  });
+});
+
+describe("approvals", () => {
+  it("holds the next stage until a user with the approve verb approves the pinned revision; a new revision needs a new one", async () => {
+    admin(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: [
+      { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "approver", namespace: ns }, rules: [{ apiGroups: ["stageset.dev"], resources: ["stagesets"], verbs: ["get", "list", "patch", "update", "approve"] }] },
+      { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "editor", namespace: ns }, rules: [{ apiGroups: ["stageset.dev"], resources: ["stagesets"], verbs: ["get", "list", "patch", "update"] }] },
+      { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "alice", namespace: ns }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "approver" }, subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "alice" }] },
+      { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "bob", namespace: ns }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "editor" }, subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "bob" }] },
+    ] }));
+    const as = (user: string, annotation: string) => {
+      try {
+        admin(["annotate", "--overwrite", "-n", ns, "stageset/gated", annotation, "--as", user]);
+        return "accepted";
+      } catch (err) {
+        return String((err as { stderr?: string }).stderr ?? err);
+      }
+    };
+    const v1 = await publish("gated-db", { v: "1" });
+    await publish("gated-app");
+    await apply("gated", { stages: [stage("db", "gated-db", { promotion: { approval: "Required" } }), stage("app", "gated-app")] });
+    const held = await eventually(() => read("gated"), ss => condition(ss, "Reconciling")?.reason === "ApprovalRequired", { what: "gated waiting for approval" });
+    expect(condition(held, "Reconciling")?.message).toContain(`stageset.dev/approve=db@${v1}`);
+    expect(stageOf(held, "db")?.phase).toBe("Ready");
+
+    // bob may edit the StageSet but not approve it.
+    expect(as("bob", `stageset.dev/approve=db@${v1}`)).toContain(`user "bob" may not approve StageSet ${ns}/gated: approving takes the "approve" verb on stagesets.stageset.dev`);
+    // Nor can he write the record himself: the webhook puts back the one there was (none).
+    expect(as("bob", `stageset.dev/approvals=${JSON.stringify([{ stage: "db", revision: v1, approvedBy: "alice", approvedAt: "2026-01-01T00:00:00Z" }])}`)).toBe("accepted");
+    expect((await read("gated")).metadata?.annotations?.["stageset.dev/approvals"]).toBeUndefined();
+
+    // alice approves another revision: recorded, and nothing moves.
+    expect(as("alice", "stageset.dev/approve=db@v0@sha256:0000")).toBe("accepted");
+    await eventually(() => read("gated"), ss => ss.status?.approvals?.[0]?.revision === "v0@sha256:0000", { what: "the approval of v0 in status" });
+    await new Promise(ok => setTimeout(ok, 1_500));
+    expect(await configMapIn(ns, "gated-app")).toBeUndefined();
+    expect(condition(await read("gated"), "Reconciling")?.message).toContain("the approval on record, by alice, is for revision v0@sha256:0000");
+
+    // alice approves the pinned revision: the release goes on.
+    expect(as("alice", `stageset.dev/approve=db@${v1}`)).toBe("accepted");
+    const done = await eventually(() => read("gated"), ready, { what: "gated Ready after the approval" });
+    expect(done.status?.approvals).toEqual([{ stage: "db", revision: v1, approvedBy: "alice", approvedAt: expect.any(String) }]);
+    expect(done.metadata?.annotations?.["stageset.dev/approve"]).toBeUndefined();
+    expect(await configMapIn(ns, "gated-app")).toBeDefined();
+
+    // A new revision of db: held again until approved at that revision.
+    const v2 = await publish("gated-db", { v: "2" });
+    const again = await eventually(() => read("gated"), ss => condition(ss, "Reconciling")?.reason === "ApprovalRequired" && stageOf(ss, "db")?.appliedRevision === v2, { what: "gated held at the new revision" });
+    expect(condition(again, "Reconciling")?.message).toContain(`stageset.dev/approve=db@${v2}`);
+    expect(as("alice", `stageset.dev/approve=db@${v2}`)).toBe("accepted");
+    await eventually(() => read("gated"), ss => ready(ss) && ss.status?.lastAppliedRevisions?.db === v2, { what: "gated Ready at the new revision" });
+  });
+});
+
+describe("promotion.soak", () => {
+  it("holds the next stage for the soak, and a degradation during it restarts the clock", async () => {
+    const soakMs = 4_000;
+    await publish("soak-db", { ok: "yes" });
+    await publish("soak-app");
+    const health = { exprs: [{ apiVersion: "v1", kind: "ConfigMap", current: "data.ok == 'yes'", failed: "data.ok == 'no'" }] };
+    await apply("soaked", { stages: [stage("db", "soak-db", { readyChecks: health, promotion: { soak: "4s" } }), stage("app", "soak-app")] });
+    const soaking = await eventually(() => read("soaked"), ss => stageOf(ss, "db")?.soakEndsAt !== undefined, { what: "db soaking" });
+    const firstEnd = Date.parse(stageOf(soaking, "db")!.soakEndsAt!);
+    expect(condition(soaking, "Reconciling")?.reason).toBe("Soaking");
+    expect(condition(soaking, "Reconciling")?.message).toContain(`soaks until ${stageOf(soaking, "db")!.soakEndsAt}`);
+
+    // Degrade db during the soak, then let it recover: the soak starts again from the recovery.
+    await K8s(kind.ConfigMap).Apply({ metadata: { name: "soak-db", namespace: ns }, data: { ok: "no" } }, { force: true });
+    await eventually(() => read("soaked"), ss => stageOf(ss, "db")?.phase === "Degraded" && stageOf(ss, "db")?.soakEndsAt === undefined, { what: "db degraded, soak cleared" });
+    await K8s(kind.ConfigMap).Apply({ metadata: { name: "soak-db", namespace: ns }, data: { ok: "yes" } }, { force: true });
+    const recoveredAt = Date.now();
+    const restarted = await eventually(() => read("soaked"), ss => stageOf(ss, "db")?.phase === "Ready" && stageOf(ss, "db")?.soakEndsAt !== undefined, { what: "db soaking again" });
+    const secondEnd = Date.parse(stageOf(restarted, "db")!.soakEndsAt!);
+    expect(secondEnd).toBeGreaterThan(firstEnd);
+    expect(secondEnd).toBeGreaterThanOrEqual(recoveredAt + soakMs - 1_000);
+    expect(await configMapIn(ns, "soak-app")).toBeUndefined();
+
+    const done = await eventually(() => read("soaked"), ready, { what: "soaked Ready", timeoutMs: 60_000 });
+    // app was applied only once the second soak had ended.
+    expect(Date.parse(stageOf(done, "app")!.lastAppliedTime!)).toBeGreaterThanOrEqual(secondEnd);
+  });
+});
