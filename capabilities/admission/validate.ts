@@ -4,6 +4,7 @@
 import { formatSpecError, validateActions } from "../actions";
 import { parseDuration, StageSetError, type HealthExpr, type StageSet } from "../api";
 import { compileExprs } from "../health";
+import { windowProblems } from "../promotion";
 
 export interface SpecProblem {
   path: string;
@@ -29,7 +30,7 @@ export function validateStageSet(ss: StageSet): SpecProblem[] {
     problems.push(...validateActions(stage.name, stage.actions, `${at}.actions`).map(e => ({ path: e.path, message: formatSpecError(e).slice(e.path.length + 2) })));
     problems.push(...duration(`${at}.promotion.soak`, stage.promotion?.soak));
   });
-  problems.push(...dependencyProblems(ss));
+  problems.push(...dependencyProblems(ss), ...windowProblems(spec.windows, spec.freeze));
   return problems;
 }
 

@@ -63,6 +63,10 @@ export const Reason = {
   ActionTimeout: "ActionTimeout",
   /** A new run waits: a StageSet (or stage) in spec.dependsOn is not Ready. */
   DependencyNotReady: "DependencyNotReady",
+  /** A new run waits: it is outside the allow windows, or inside a deny window (spec.windows). */
+  OutsideWindow: "OutsideWindow",
+  /** A new run waits: spec.freeze is set. */
+  Frozen: "Frozen",
   /** The next stage waits until the stage's promotion.soak has passed with the stage Ready throughout. */
   Soaking: "Soaking",
   /** The next stage waits for an approval of the stage at its pinned revision (promotion.approval: Required). */

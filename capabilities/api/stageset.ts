@@ -54,6 +54,23 @@ export interface Promotion {
   approval?: "None" | "Required";
 }
 
+/** A change window: from each start the cron schedule gives (on the zone's wall clock), for the duration. */
+export interface ChangeWindow {
+  /** allow: new runs start only inside some allow window (when any is listed); deny: never inside one. */
+  kind: "allow" | "deny";
+  /** Five cron fields: minute hour day-of-month month day-of-week. */
+  schedule: string;
+  /** How long each window lasts from a start, in elapsed time (a duration like 8h). */
+  duration: string;
+  /** IANA time zone of the schedule's wall clock; UTC by default. */
+  timeZone?: string;
+}
+
+/** No new run starts while set. */
+export interface Freeze {
+  reason: string;
+}
+
 /** Another StageSet, or one stage of it, that must be Ready before a new run starts. */
 export interface DependencyRef {
   name: string;
@@ -71,6 +88,8 @@ export interface StageSetSpec {
   /** Act as this ServiceAccount of the StageSet's namespace. */
   serviceAccountName?: string;
   dependsOn?: DependencyRef[];
+  windows?: ChangeWindow[];
+  freeze?: Freeze;
 }
 
 export type ConditionStatus = "True" | "False" | "Unknown";

@@ -42,7 +42,8 @@ const input = (status: StageSetStatus, over: Partial<PlanInput> = {}): PlanInput
 describe("nextStep", () => {
   it.each([
     { name: "first reconcile starts a run", in: input({}), step: { kind: "start-run", why: "first reconcile", held: true } },
-    { name: "spec change starts a run", in: input(running([]), { generation: 3 }), step: { kind: "start-run", why: "spec changed (generation 3)", held: true } },
+    { name: "spec change starts a run", in: input(running([]), { generation: 3 }), step: { kind: "start-run", why: "spec changed (generation 3)", held: false } },
+    { name: "a spec change with a new revision is held", in: input(running([]), { generation: 3, artifacts: { ...artifacts, app: { revision: "v2@sha256:c", digest: "sha256:c" } } }), step: { kind: "start-run", why: "spec changed (generation 3)", held: true } },
     { name: "new revision starts a run", in: input(running([]), { artifacts: { ...artifacts, app: { revision: "v2@sha256:c", digest: "sha256:c" } } }), step: { kind: "start-run", why: "stage app has revision v2@sha256:c", held: true } },
     {
       name: "a republish with the same revision and a new digest starts a run",

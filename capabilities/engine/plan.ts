@@ -31,9 +31,9 @@ export interface PlanInput {
 export const periodicResync = "periodic resync";
 
 export type Step =
-  // held: a run that takes something new (first, spec change, new revision) and may therefore
-  // wait for dependencies and change windows; a resync or a reconcile request re-applies what
-  // is applied and does not.
+  // held: a run that takes new content (the first run, a new revision or digest) and may
+  // therefore wait for dependencies, change windows and a freeze; a resync, a reconcile request
+  // or a spec change that keeps the revisions re-applies what is applied and does not.
   | { kind: "start-run"; why: string; held: boolean }
   // Once the stage is Ready and its post actions succeeded: its soak, then its approval.
   | { kind: "soak"; stage: string }
@@ -83,7 +83,6 @@ function soaked(st: StageStatus | undefined, now: number): boolean {
 function whyRestart(input: PlanInput): { why: string; held: boolean } | undefined {
   const { status } = input;
   if (!status.runStartedAt || !status.lastAttemptedRevisions) return { why: "first reconcile", held: true };
-  if (status.runGeneration !== input.generation) return { why: `spec changed (generation ${input.generation})`, held: true };
   const pins = status.lastAttemptedRevisions;
   // The digest is part of the pin: a republish under the same revision with new content is new.
   const moved = input.stageNames.filter(n => {
@@ -91,7 +90,11 @@ function whyRestart(input: PlanInput): { why: string; held: boolean } | undefine
     const republished = st?.attemptedRevision === pins[n] && st?.attemptedDigest !== undefined && st.attemptedDigest !== input.artifacts[n]?.digest;
     return pins[n] !== input.artifacts[n]?.revision || republished;
   });
-  if (moved.length > 0) return { why: moved.map(n => (pins[n] === input.artifacts[n]?.revision ? `stage ${n} republished ${pins[n]} with digest ${input.artifacts[n]?.digest}` : `stage ${n} has revision ${input.artifacts[n]?.revision}`)).join("; "), held: true };
+  // Only new content is held (dependencies, windows, freeze): a spec change that keeps the
+  // revisions (setting a freeze is one) re-verifies what is applied, as a resync does.
+  const held = moved.length > 0;
+  if (status.runGeneration !== input.generation) return { why: `spec changed (generation ${input.generation})`, held };
+  if (held) return { why: moved.map(n => (pins[n] === input.artifacts[n]?.revision ? `stage ${n} republished ${pins[n]} with digest ${input.artifacts[n]?.digest}` : `stage ${n} has revision ${input.artifacts[n]?.revision}`)).join("; "), held };
   if (input.requestedAt !== undefined && input.requestedAt !== status.lastHandledReconcileAt) return { why: `reconcile requested at ${input.requestedAt}`, held: false };
   return undefined;
 }

@@ -1,10 +1,11 @@
-// Promotion control in a run: what holds a new run from starting (spec.dependsOn), and what
+// Promotion control in a run: what holds a new run from starting (a freeze, change windows,
+// spec.dependsOn), and what
 // holds the next stage once a stage is Ready (its soak, then its approval). Each hold says on
 // the status what it waits for, saves only when that changed, and tells the queue when to
 // look again: a soak at its end, the rest when the event that ends them arrives.
 import { isDeepStrictEqual } from "node:util";
 import { parseDuration, Reason, type StageSet } from "../api";
-import { approvalsAnnotation, describeDependency, parseApprovals, resolveDependency, unadmittedNamespaces } from "../promotion";
+import { approvalsAnnotation, describeDependency, describeState, parseApprovals, resolveDependency, unadmittedNamespaces, windowState } from "../promotion";
 import { markReconciling, markWaiting } from "./conditions";
 import { stageStatus, type PlanInput } from "./plan";
 import type { Outcome } from "./queue";
@@ -26,10 +27,19 @@ export function syncApprovals(run: Run, ss: StageSet): boolean {
 }
 
 /**
- * A run that would take something new waits while a dependency is not Ready (by the gate's
- * definition, from the controller's view). Undefined when it may start.
+ * A run that would take new content waits while the StageSet is frozen or outside its change
+ * windows, and while a dependency is not Ready (by the gate's definition, from the controller's
+ * view). Undefined when it may start.
  */
 export async function holdStart(run: Run, why: string, intervalMs: number): Promise<Outcome | undefined> {
+  const now = run.deps.now();
+  const window = windowState(run.ss.spec?.windows, run.ss.spec?.freeze, now);
+  if (!window.open) {
+    const reason = window.reason === "Frozen" ? Reason.Frozen : window.reason === "OutsideWindow" ? Reason.OutsideWindow : Reason.InvalidSpec;
+    await hold(run, reason, `A new run (${why}) waits: ${describeState(window)}`, "waiting");
+    // At the opening itself; a freeze (or a window that does not open within a year) waits for a spec change.
+    return window.opensAt === undefined ? { kind: "resync", afterMs: intervalMs } : { kind: "requeue", afterMs: Math.max(0, window.opensAt - now) + 10 };
+  }
   const waiting = dependenciesNotReady(run);
   if (waiting.length === 0) return undefined;
   const message = `A new run (${why}) waits for ${waiting.join("; ")}`;

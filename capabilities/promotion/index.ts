@@ -1,4 +1,5 @@
 // Promotion control: what holds a release besides health. Dependencies between StageSets,
-// approvals bound to a revision, soak, change windows and freezes. Pure.
+// approvals bound to a revision, change windows and freezes. Pure.
 export * from "./approvals";
 export * from "./dependencies";
+export * from "./windows";

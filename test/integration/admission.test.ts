@@ -43,6 +43,9 @@ describe("admission", () => {
     { name: "dup-action", spec: { stages: [stage("a", { actions: { pre: [{ name: "x", wait: { duration: "1s" } }], post: [{ name: "x", wait: { duration: "1s" } }] } })] }, says: /admission webhook .*spec\.stages\[0\]\.actions\.post\[0\]\.name: "x" is already the name of/ },
     // The CRD's schema refuses a malformed duration; a zero one reaches the webhook.
     { name: "bad-duration", spec: { stages: [stage("a", { timeout: "soon" })] }, says: /spec\.stages\[0\]\.timeout/ },
+    { name: "bad-window", spec: { stages: [stage("a")], windows: [{ kind: "deny", schedule: "0 25 * * *", duration: "1h" }] }, says: /admission webhook .*spec\.windows\[0\]\.schedule: hour/ },
+    { name: "bad-zone", spec: { stages: [stage("a")], windows: [{ kind: "allow", schedule: "0 9 * * MON-FRI", duration: "8h", timeZone: "Mars/Olympus" }] }, says: /spec\.windows\[0\]\.timeZone: "Mars\/Olympus" is not a known IANA time zone/ },
+    { name: "self-dependency", spec: { stages: [stage("a")], dependsOn: [{ name: "self-dependency" }] }, says: /spec\.dependsOn\[0\]: StageSet .*\/self-dependency cannot depend on itself/ },
     { name: "zero-duration", spec: { stages: [stage("a", { timeout: "0s" })] }, says: /admission webhook .*spec\.stages\[0\]\.timeout: "0s" must be longer than zero/ },
   ])("refuses $name, naming the field", async ({ name, spec, says }) => {
     const message = await refusal(name, spec);

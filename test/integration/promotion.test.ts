@@ -178,3 +178,42 @@ describe("promotion.soak", () => {
     expect(Date.parse(stageOf(done, "app")!.lastAppliedTime!)).toBeGreaterThanOrEqual(secondEnd);
   });
 });
+
+describe("change windows and freezes", () => {
+  it("holds a new revision inside a deny window and starts the run when it ends", async () => {
+    await publish("window-app", { v: "1" });
+    await apply("windowed", { stages: [stage("app", "window-app")] });
+    await eventually(() => read("windowed"), ready, { what: "windowed Ready" });
+    // A deny window that started this minute and ends 6 s from now (a spec change that keeps the revisions runs at once).
+    const endsAt = Date.now() + 6_000;
+    const start = new Date(Math.floor(Date.now() / 60_000) * 60_000);
+    const deny = { kind: "deny" as const, schedule: `${start.getUTCMinutes()} ${start.getUTCHours()} * * *`, duration: `${endsAt - start.getTime()}ms` };
+    await apply("windowed", { stages: [stage("app", "window-app")], windows: [deny] });
+    await eventually(() => read("windowed"), ss => ready(ss) && ss.status?.runGeneration === ss.metadata?.generation, { what: "windowed Ready with its window" });
+    const v2 = await publish("window-app", { v: "2" });
+    const held = await eventually(() => read("windowed"), ss => condition(ss, "Ready")?.reason === "OutsideWindow", { what: "windowed held by its deny window" });
+    expect(condition(held, "Ready")?.message).toContain(`inside a deny window (spec.windows[0] deny ${JSON.stringify(deny.schedule)}`);
+    expect(condition(held, "Ready")?.message).toContain(`opens at ${new Date(endsAt).toISOString().replace(/\.\d+Z$/, "Z")}`);
+    expect((await configMapIn(ns, "window-app"))?.data?.v).toBe("1");
+    const done = await eventually(() => read("windowed"), ss => ready(ss) && ss.status?.lastAppliedRevisions?.app === v2, { what: "windowed Ready at v2", timeoutMs: 30_000 });
+    const startedAfterEnd = Date.parse(done.status!.runStartedAt!) - endsAt;
+    console.log(`windows: the held run started ${startedAfterEnd} ms after the deny window ended`);
+    expect(startedAfterEnd).toBeGreaterThanOrEqual(0);
+    expect(startedAfterEnd).toBeLessThan(2_000);
+  });
+
+  it("holds a new revision while frozen and starts the run when the freeze is removed", async () => {
+    await publish("frozen-app", { v: "1" });
+    await apply("frozen", { stages: [stage("app", "frozen-app")], freeze: { reason: "Black Friday" } });
+    // Frozen from the start: even the first run waits.
+    const first = await eventually(() => read("frozen"), ss => condition(ss, "Ready")?.reason === "Frozen", { what: "frozen held" });
+    expect(condition(first, "Ready")?.message).toContain("frozen: Black Friday; opens when spec.freeze is removed");
+    expect(await configMapIn(ns, "frozen-app")).toBeUndefined();
+    const unfrozenAt = Date.now();
+    await apply("frozen", { stages: [stage("app", "frozen-app")] });
+    const done = await eventually(() => read("frozen"), ready, { what: "frozen Ready after the freeze" });
+    console.log(`freeze: the run started ${Date.parse(done.status!.runStartedAt!) - unfrozenAt} ms after the freeze was removed`);
+    expect(Date.parse(done.status!.runStartedAt!) - unfrozenAt).toBeLessThan(2_000);
+    expect((await configMapIn(ns, "frozen-app"))?.data?.v).toBe("1");
+  });
+});
