@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import type { KubeObject } from "../apply";
 import { compileExprs, evaluate } from "../health";
-import { KubeApiError, resourcePath, type Discovery, type KubeClient, type ResourceInfo } from "../kube";
+import { KubeApiError, resourcePath, secretValue, type Discovery, type KubeClient, type ResourceInfo } from "../kube";
 import { ActionError, ActionReason, ActionTimeoutError } from "./errors";
 import { runHttpAction } from "./http";
 import type { Action, PatchTarget, SecretKeyRef } from "./spec";
@@ -64,10 +64,12 @@ async function resolve(ctx: VerbContext, t: { apiVersion: string; kind: string }
 }
 
 async function readSecret(ctx: VerbContext, ref: SecretKeyRef): Promise<string> {
-  const res = await ctx.client.get<{ data?: Record<string, string> }>(`/api/v1/namespaces/${ctx.namespace}/secrets/${encodeURIComponent(ref.name)}`);
-  const value = res.body.data?.[ref.key];
-  if (value === undefined) throw new ActionError(ActionReason.ActionFailed, `Secret ${ref.name} has no key ${ref.key}`);
-  return Buffer.from(value, "base64").toString("utf8");
+  try {
+    return await secretValue(ctx.client, ctx.namespace, ref.name, ref.key);
+  } catch (err) {
+    if (err instanceof KubeApiError) throw err;
+    throw new ActionError(ActionReason.ActionFailed, (err as Error).message);
+  }
 }
 
 async function waitUntil(until: NonNullable<NonNullable<Action["wait"]>["until"]>, ctx: VerbContext): Promise<Progress> {

@@ -51,6 +51,9 @@ const rows: Row[] = [
   { name: "a dependency on itself, namespace spelt out", spec: { stages: [stage("a")], dependsOn: [{ name: "x", namespace: "y", stage: "a" }] }, problems: [["spec.dependsOn[0]", /cannot depend on itself/]] },
   { name: "the same dependency twice", spec: { stages: [stage("a")], dependsOn: [{ name: "db" }, { name: "db", namespace: "y" }] }, problems: [["spec.dependsOn[1]", /the same dependency as spec\.dependsOn\[0\]/]] },
   { name: "a dependency's stage that is not a stage name", spec: { stages: [stage("a")], dependsOn: [{ name: "db", stage: "Schema" }] }, problems: [["spec.dependsOn[0].stage", /"Schema" is not a stage name/]] },
+  { name: "notification targets by URL and by Secret", spec: { stages: [stage("a")], notify: [{ url: "https://hooks.example.com/x", events: ["Failed"] }, { secretRef: { name: "s", key: "url" }, events: ["Succeeded"], format: "slack" }] }, problems: [] },
+  { name: "a notification URL with credentials", spec: { stages: [stage("a")], notify: [{ url: "https://user:token@hooks.example.com/x", events: ["Failed"] }] }, problems: [["spec.notify[0].url", /must not hold credentials/]] },
+  { name: "a notification URL with another scheme", spec: { stages: [stage("a")], notify: [{ url: "ftp://hooks.example.com/", events: ["Failed"] }] }, problems: [["spec.notify[0].url", /scheme ftp is not supported/]] },
   { name: "negative action retries", spec: { stages: [stage("a", { actions: { pre: [wait("x", { retries: -1 })] } })] }, problems: [["spec.stages[0].actions.pre[0].retries", /whole number, 0 or more/]] },
 ];
 

@@ -2,7 +2,7 @@
 // rejects at `kubectl apply` time, and what reconcile stalls on (InvalidSpec) if one slipped
 // past the webhook (it was down, or the object predates it). Pure.
 import { formatSpecError, validateActions } from "../actions";
-import { parseDuration, StageSetError, type HealthExpr, type StageSet } from "../api";
+import { parseDuration, StageSetError, type HealthExpr, type NotifyTargetSpec, type StageSet } from "../api";
 import { compileExprs } from "../health";
 import { windowProblems } from "../promotion";
 
@@ -30,7 +30,7 @@ export function validateStageSet(ss: StageSet): SpecProblem[] {
     problems.push(...validateActions(stage.name, stage.actions, `${at}.actions`).map(e => ({ path: e.path, message: formatSpecError(e).slice(e.path.length + 2) })));
     problems.push(...duration(`${at}.promotion.soak`, stage.promotion?.soak));
   });
-  problems.push(...dependencyProblems(ss), ...windowProblems(spec.windows, spec.freeze));
+  problems.push(...dependencyProblems(ss), ...windowProblems(spec.windows, spec.freeze), ...notifyProblems(spec.notify));
   return problems;
 }
 
@@ -76,4 +76,21 @@ function celProblems(path: string, exprs: HealthExpr[] | undefined): SpecProblem
 /** The admission answer: all problems on one line, each starting with its field path. */
 export function describeProblems(problems: SpecProblem[]): string {
   return problems.map(p => `${p.path}: ${p.message}`).join("; ");
+}
+
+/** spec.notify: a URL in the spec must be http(s) without credentials (a URL holding a token belongs in a Secret). */
+function notifyProblems(targets: NotifyTargetSpec[] | undefined): SpecProblem[] {
+  return (targets ?? []).flatMap((t, i) => {
+    if (t.url === undefined) return [];
+    const path = `spec.notify[${i}].url`;
+    let url: URL;
+    try {
+      url = new URL(t.url);
+    } catch {
+      return [{ path, message: `${JSON.stringify(t.url)} is not a valid URL` }];
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") return [{ path, message: `scheme ${url.protocol.slice(0, -1)} is not supported (only http and https)` }];
+    if (url.username || url.password) return [{ path, message: "must not hold credentials: put a URL with a token in a Secret and use secretRef" }];
+    return [];
+  });
 }

@@ -71,6 +71,8 @@ export const Reason = {
   Soaking: "Soaking",
   /** The next stage waits for an approval of the stage at its pinned revision (promotion.approval: Required). */
   ApprovalRequired: "ApprovalRequired",
+  /** Event: a spec.notify delivery failed (refused, rejected, retries spent, its Secret unreadable); the release goes on. */
+  NotificationFailed: "NotificationFailed",
   /** An unexpected error (the API server unreachable, a bug); retried with backoff. */
   ReconciliationFailed: "ReconciliationFailed",
 } as const;

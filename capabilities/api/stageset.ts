@@ -71,6 +71,15 @@ export interface Freeze {
   reason: string;
 }
 
+/** Where to POST the StageSet's transitions. */
+export interface NotifyTargetSpec {
+  url?: string;
+  /** A key of a Secret in the StageSet's namespace that holds the URL (read as the StageSet's ServiceAccount). */
+  secretRef?: { name: string; key: string };
+  events: ("RunStarted" | "StageReady" | "ApprovalRequired" | "Degraded" | "Failed" | "Succeeded")[];
+  format?: "cloudevents" | "slack";
+}
+
 /** Another StageSet, or one stage of it, that must be Ready before a new run starts. */
 export interface DependencyRef {
   name: string;
@@ -90,6 +99,7 @@ export interface StageSetSpec {
   dependsOn?: DependencyRef[];
   windows?: ChangeWindow[];
   freeze?: Freeze;
+  notify?: NotifyTargetSpec[];
 }
 
 export type ConditionStatus = "True" | "False" | "Unknown";

@@ -23,6 +23,7 @@ import { eventRecorder, keyString } from "./status";
 import { WorkQueue, type Outcome } from "./queue";
 import { durationOr, parseDuration, StageSetGVK } from "../api";
 import { InitialSync } from "./initial-sync";
+import { notifierFor } from "./notifications";
 import { approvalsAnnotation, dependencyKeys, type ResolvedDependency } from "../promotion";
 
 export interface ControllerOptions {
@@ -119,6 +120,8 @@ export class Controller {
       noCrossNamespaceRefs: opts.noCrossNamespaceRefs ?? process.env.STAGESET_NO_CROSS_NAMESPACE_REFS === "true",
       dependencyNotReady: d => this.dependencyNotReady(d),
     };
+    // Notifications go through the same SSRF guard and allowlist as http actions.
+    this.deps.notifications = notifierFor(this.metrics, this.deps.events, { allowlist: actionAllowlist, lookup: opts.lookup });
     this.syncDeadlineMs = opts.syncDeadlineMs ?? durationFromEnv("STAGESET_SYNC_DEADLINE") ?? 120_000;
     this.elector = this.electorFor(opts.leaderElection ?? leaderElectionFromEnv());
     this.queue = new WorkQueue(key => this.reconcile(key), {
@@ -280,6 +283,7 @@ export class Controller {
     this.sources.stop();
     this.liveHealth.stop();
     this.queue.stop();
+    this.deps.notifications?.notifier.stop();
     this.deps.client.close();
   }
 }

@@ -11,6 +11,7 @@ import type { Outcome } from "./queue";
 import { assertLeading, nowISO, ownerOf, pinnedSummary, save, type Run } from "./run";
 import { stageSetPath } from "./status";
 import { stageObjects } from "./steps";
+import { recordTransition } from "./notifications";
 import { durationOr } from "../api";
 
 export const finalizer = "stageset.dev/finalizer";
@@ -44,7 +45,7 @@ export async function finishRun(run: Run): Promise<Outcome> {
   const degraded = syncReadyCondition(run);
   await save(run);
   run.deps.log.info({ namespace: run.key.namespace, stageset: run.key.name, pruned, removedStages: removed }, "run finished");
-  if (!routine && !degraded) await run.deps.events.record(run.ss, "Normal", Reason.Succeeded, `All ${run.stageNames.length} stages Ready (${summary}); pruned ${pruned} objects${removed.length ? `; removed stages ${removed.join(", ")}` : ""}`);
+  if (!routine && !degraded) await recordTransition(run, "Normal", Reason.Succeeded, `All ${run.stageNames.length} stages Ready (${summary}); pruned ${pruned} objects${removed.length ? `; removed stages ${removed.join(", ")}` : ""}`, { notify: "Succeeded" });
   return { kind: "resync", afterMs: durationOr(defaultIntervalMs, run.ss.spec?.interval) };
 }
 

@@ -11,6 +11,7 @@ import { isRunComplete, stageStatus } from "./plan";
 import { nowISO, objectsReady, pinnedSummary, save, setStage, stageSpec, type Run } from "./run";
 import { summarize } from "./stage-health";
 import { soakInterrupted } from "./promotion";
+import { recordTransition, type TransitionDetail } from "./notifications";
 import type { Outcome } from "./queue";
 import { stageObjects } from "./steps";
 
@@ -64,7 +65,7 @@ export async function syncLiveHealth(run: Run): Promise<void> {
   const { namespace, name } = run.key;
   live.unfollow(namespace, name, stage => !run.stageNames.includes(stage));
   await followVerified(run);
-  const events: [type: "Normal" | "Warning", reason: string, message: string][] = [];
+  const events: [type: "Normal" | "Warning", reason: string, message: string, detail: TransitionDetail][] = [];
   let statusChanged = false;
   for (const stage of run.stageNames) {
     const st = stageStatus(run.status, stage);
@@ -76,20 +77,20 @@ export async function syncLiveHealth(run: Run): Promise<void> {
       // A degradation during the soak: the soak starts again once the stage recovers.
       const soakEndsAt = soakInterrupted(st.soakEndsAt, run.deps.now()) ? undefined : st.soakEndsAt;
       setStage(run, { ...st, phase: "Degraded", message, soakEndsAt });
-      events.push(["Warning", Reason.HealthDegraded, message]);
+      events.push(["Warning", Reason.HealthDegraded, message, { notify: "Degraded", stage, revision: st.appliedRevision }]);
     } else if (healthy === false && st.phase === "Degraded" && degraded() !== st.message) {
       // Still degraded, by other objects now: the status names them (one Event per degradation, though).
       setStage(run, { ...st, message: degraded() });
       statusChanged = true;
     } else if (healthy === true && st.phase === "Degraded") {
       setStage(run, { ...st, phase: "Ready", message: `${objectsReady(st.objects ?? 0)} (recovered)` });
-      events.push(["Normal", Reason.HealthRecovered, `Stage ${stage} revision ${st.appliedRevision} recovered`]);
+      events.push(["Normal", Reason.HealthRecovered, `Stage ${stage} revision ${st.appliedRevision} recovered`, {}]);
     }
   }
   const conditionChanged = syncReadyCondition(run);
   if (events.length === 0 && !conditionChanged && !statusChanged) return;
   await save(run);
-  for (const [type, reason, message] of events) await run.deps.events.record(run.ss, type, reason, message);
+  for (const [type, reason, message, detail] of events) await recordTransition(run, type, reason, message, detail);
 }
 
 /** Once the run is over, the Ready condition follows the stages' live health. True when it changed. */

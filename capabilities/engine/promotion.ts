@@ -10,6 +10,7 @@ import { markReconciling, markWaiting } from "./conditions";
 import { stageStatus, type PlanInput } from "./plan";
 import type { Outcome } from "./queue";
 import { nowISO, save, setStage, stageSpec, type Run } from "./run";
+import { recordTransition, type TransitionDetail } from "./notifications";
 
 /** Each stage's promotion, for the plan. */
 export function promotionOf(run: Run): NonNullable<PlanInput["promotion"]> {
@@ -88,7 +89,7 @@ export async function approvalStep(run: Run, stage: string, intervalMs: number):
   const note = unadmittedNamespaces.includes(run.key.namespace)
     ? ` (approvals are not honoured in namespace ${run.key.namespace}: the admission webhook, which checks who approves, does not cover it)`
     : other ? ` (the approval on record, by ${other.approvedBy}, is for revision ${other.revision})` : "";
-  await hold(run, Reason.ApprovalRequired, `Stage ${stage} revision ${revision} is Ready and waits for approval: kubectl annotate stageset ${run.key.name} -n ${run.key.namespace} stageset.dev/approve=${stage}@${revision} (needs the approve verb on stagesets)${note}`);
+  await hold(run, Reason.ApprovalRequired, `Stage ${stage} revision ${revision} is Ready and waits for approval: kubectl annotate stageset ${run.key.name} -n ${run.key.namespace} stageset.dev/approve=${stage}@${revision} (needs the approve verb on stagesets)${note}`, "in-run", { notify: "ApprovalRequired", stage, revision });
   return { kind: "resync", afterMs: intervalMs };
 }
 
@@ -96,13 +97,13 @@ export async function approvalStep(run: Run, stage: string, intervalMs: number):
  * Says on the status what the run waits for: in a run, Reconciling with the reason (Ready
  * Unknown); before a run, Ready False too. Saves and records an Event only on a change.
  */
-async function hold(run: Run, reason: string, message: string, mode: "in-run" | "waiting" = "in-run"): Promise<void> {
+async function hold(run: Run, reason: string, message: string, mode: "in-run" | "waiting" = "in-run", detail: TransitionDetail = {}): Promise<void> {
   const mark = mode === "waiting" ? markWaiting : markReconciling;
   run.status.conditions = mark(run.status.conditions, reason, message, run.generation, nowISO(run));
   if (sameStatus(run.status, run.savedStatus)) return;
   const before = run.savedStatus.conditions?.find(c => c.type === "Reconciling");
   await save(run);
-  if (before?.reason !== reason || before.message !== message) await run.deps.events.record(run.ss, "Normal", reason, message);
+  if (before?.reason !== reason || before.message !== message) await recordTransition(run, "Normal", reason, message, detail);
 }
 
 /** A Degraded stage whose soak had not ended starts its soak again once it recovers. */

@@ -17,6 +17,7 @@ import { actionStep, hooksOf, runOnFailure } from "./actions";
 import { markedPartial, syncLiveHealth } from "./health-sync";
 import { durationOr } from "../api";
 import { verificationOf } from "../gate";
+import { recordTransition } from "./notifications";
 import { approvalStep, holdStart, promotionOf, soakStep, syncApprovals } from "./promotion";
 
 /** Failures of the stage itself (not of the controller or the input), which call onFailure actions. */
@@ -156,7 +157,7 @@ async function fail(run: Run, err: unknown): Promise<Outcome> {
   try {
     await save(run);
     // One Event per failure, not one per retry of the same failure.
-    if (before?.reason !== reason || before.message !== message) await run.deps.events.record(run.ss, "Warning", reason, message);
+    if (before?.reason !== reason || before.message !== message) await recordTransition(run, "Warning", reason, message, { notify: "Failed", stage: run.stage, revision: run.stage ? run.status.lastAttemptedRevisions?.[run.stage] : undefined });
     if (run.stage && run.status.lastAttemptedRevisions?.[run.stage] && stageFailures.has(reason)) await runOnFailure(run, run.stage);
   } catch (saveErr) {
     run.deps.log.warn({ ...logFields(run), err: String(saveErr) }, "could not record the failure in status");

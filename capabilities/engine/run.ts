@@ -9,6 +9,7 @@ import { KubeApiError, type Discovery, type KubeClient } from "../kube";
 import type { EngineMetrics } from "../metrics";
 import type { Lookup } from "../actions";
 import type { ResolvedDependency } from "../promotion";
+import type { Notifier, Transition } from "../notify";
 import { withStage } from "./plan";
 import type { ArtifactCache, ResolvedSource } from "./sources";
 import type { LiveHealth } from "./live-health";
@@ -41,6 +42,8 @@ export interface EngineDeps {
   noCrossNamespaceRefs?: boolean;
   /** Why a dependency (spec.dependsOn) is not Ready by the gate's definition; undefined when it is. */
   dependencyNotReady?: (dependency: ResolvedDependency) => string | undefined;
+  /** spec.notify: the Notifier that delivers in the background, and how a failure is reported (absent: none are sent). */
+  notifications?: { notifier: Notifier; failed(t: Transition, reason: string, message: string): void };
   /** Whether this replica leads (leader election); checked before each step and each status write. Absent: always. */
   leading?: () => boolean;
 }

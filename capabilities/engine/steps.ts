@@ -11,6 +11,7 @@ import { assertLeading, logFields, nowISO, nowISOPrecise, objectsReady, ownerOf,
 import { stageHealth, summarize } from "./stage-health";
 import type { Outcome } from "./queue";
 import { followStage } from "./health-sync";
+import { recordTransition } from "./notifications";
 
 const defaultTimeoutMs = 15 * 60_000;
 
@@ -88,7 +89,7 @@ export async function startRun(run: Run, why: string, requestedAt: string | unde
   await save(run);
   run.deps.log.info({ namespace: run.key.namespace, stageset: run.key.name, why }, "run started");
   // A periodic resync is routine: it records an Event only if it finds something to report.
-  if (why !== periodicResync) await run.deps.events.record(run.ss, "Normal", Reason.Progressing, `Run started: ${why}`);
+  if (why !== periodicResync) await recordTransition(run, "Normal", Reason.Progressing, `Run started: ${why}`, { notify: "RunStarted" });
 }
 
 /**
@@ -192,7 +193,7 @@ async function markStageReady(run: Run, stage: string, revision: string, total: 
   });
   await save(run);
   run.deps.log.info({ namespace: run.key.namespace, stageset: run.key.name, stage, revision }, "stage ready");
-  if (!reverified) await run.deps.events.record(run.ss, "Normal", "StageReady", `Stage ${stage} is Ready at revision ${revision}`);
+  if (!reverified) await recordTransition(run, "Normal", "StageReady", `Stage ${stage} is Ready at revision ${revision}`, { notify: "StageReady", stage, revision });
 }
 
 /** Look often just after an apply (most stages settle in seconds), then back off. */

@@ -251,3 +251,11 @@ function parseBody(text: string): unknown {
     return text;
   }
 }
+
+/** The value of one key of a Secret, read as the client's identity; an error names a missing key. */
+export async function secretValue(client: KubeClient, namespace: string, name: string, key: string): Promise<string> {
+  const res = await client.get<{ data?: Record<string, string> }>(`/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`);
+  const value = res.body.data?.[key];
+  if (value === undefined) throw new Error(`Secret ${name} has no key ${key}`);
+  return Buffer.from(value, "base64").toString("utf8");
+}

@@ -22,6 +22,7 @@ export class EngineMetrics {
   private readonly driftCorrected = new Counter({ name: "stageset_drift_corrected_total", help: "Objects changed in the cluster and set back when their unchanged revision was applied again.", registers: [this.registry] });
   private readonly fetchBytes = new Counter({ name: "stageset_artifact_fetch_bytes_total", help: "Artifact bytes downloaded.", registers: [this.registry] });
   private readonly fetchSeconds = new Histogram({ name: "stageset_artifact_fetch_duration_seconds", help: "Time to download, verify and extract an artifact, by result.", labelNames: ["result"], buckets: durationBuckets, registers: [this.registry] });
+  private readonly notificationsSent = new Counter({ name: "stageset_notifications_total", help: "spec.notify deliveries by result: delivered, or why not (Refused, Rejected, RetriesExhausted, QueueFull, Stopped, SecretUnreadable).", labelNames: ["result"], registers: [this.registry] });
   private readonly healthWaitSeconds = new Histogram({ name: "stageset_health_wait_duration_seconds", help: "Time from a stage's apply until it was Ready.", buckets: durationBuckets, registers: [this.registry] });
 
   constructor(readiness?: ReadinessSource) {
@@ -46,6 +47,10 @@ export class EngineMetrics {
   artifactFetched(result: "success" | "error", bytes: number, seconds: number): void {
     if (bytes > 0) this.fetchBytes.inc(bytes);
     this.fetchSeconds.observe({ result }, seconds);
+  }
+
+  notification(result: string): void {
+    this.notificationsSent.inc({ result });
   }
 
   stageReady(waitedSeconds: number): void {

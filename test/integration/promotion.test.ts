@@ -3,6 +3,8 @@
 // it): a chain of StageSets each starting when the one it depends on turns Ready, a cycle
 // refused at admission, approvals bound to a revision and to the RBAC verb `approve`, and a
 // soak that a degradation restarts.
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { K8s, kind } from "pepr";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { StageSet, type Stage, type StageSetSpec } from "../../capabilities/api";
@@ -22,7 +24,8 @@ beforeAll(async () => {
   ns = await createTestNamespace("promotion");
   artifacts = await startArtifactServer();
   webhook = await startAdmissionWebhook({ namespaces: [ns], harnessBinDir: inject("harnessBinDir"), kubeconfig: inject("kubeconfig") });
-  module = await spawnModule({ namespaces: [ns], kubeconfig: inject("kubeconfig"), harnessBinDir: inject("harnessBinDir") });
+  // Notification receivers listen on loopback, which the SSRF guard refuses unless allowed.
+  module = await spawnModule({ namespaces: [ns], kubeconfig: inject("kubeconfig"), harnessBinDir: inject("harnessBinDir"), env: { STAGESET_ACTION_ALLOWLIST: "127.0.0.1" } });
 });
 
 afterAll(async () => {
@@ -215,5 +218,72 @@ describe("change windows and freezes", () => {
     console.log(`freeze: the run started ${Date.parse(done.status!.runStartedAt!) - unfrozenAt} ms after the freeze was removed`);
     expect(Date.parse(done.status!.runStartedAt!) - unfrozenAt).toBeLessThan(2_000);
     expect((await configMapIn(ns, "frozen-app"))?.data?.v).toBe("1");
+  });
+});
+
+describe("spec.notify", () => {
+  it("POSTs one notification per transition in both formats, retries a receiver that fails twice, never holds the release, and makes a failed delivery visible", async () => {
+    const received: { path: string; at: number; body: string }[] = [];
+    let flaky = 0;
+    let slowAnsweredAt = 0;
+    const receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", c => chunks.push(c as Buffer));
+      req.on("end", () => {
+        received.push({ path: req.url!, at: Date.now(), body: Buffer.concat(chunks).toString() });
+        if (req.url === "/flaky" && ++flaky <= 2) return void res.writeHead(500).end();
+        if (req.url === "/slow") return void setTimeout(() => ((slowAnsweredAt = Date.now()), res.writeHead(200).end()), 5_000);
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>(ok => receiver.listen(0, "127.0.0.1", ok));
+    const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    try {
+      await publish("told-db");
+      await publish("told-app");
+      const all = ["RunStarted", "StageReady", "ApprovalRequired", "Degraded", "Failed", "Succeeded"] as const;
+      await apply("told", {
+        stages: [stage("db", "told-db"), stage("app", "told-app")],
+        notify: [
+          { url: `${base}/ce`, events: [...all] },
+          { url: `${base}/slack`, events: [...all], format: "slack" },
+          { url: `${base}/flaky`, events: ["Succeeded"] },
+          { url: `${base}/slow`, events: ["RunStarted"] },
+          { url: "http://169.254.169.254/latest", events: ["RunStarted"] },
+        ],
+      });
+      await eventually(() => read("told"), ready, { what: "told Ready" });
+      const readyAt = Date.now();
+      // The release did not wait for the receiver that holds its answer 5 s.
+      expect(slowAnsweredAt === 0 || slowAnsweredAt > readyAt).toBe(true);
+      await eventually(async () => received.filter(r => r.path === "/flaky").length, n => n === 3, { what: "the third try at /flaky", timeoutMs: 20_000 });
+      await new Promise(ok => setTimeout(ok, 1_500)); // nothing more arrives: one per transition
+      const at = (path: string) => received.filter(r => r.path === path).map(r => JSON.parse(r.body) as Record<string, unknown>);
+      const events = at("/ce");
+      expect(events.map(e => `${e.type as string} ${(e.subject as string) ?? ""}`.trim())).toEqual(["dev.stageset.run.started", "dev.stageset.stage.ready db", "dev.stageset.stage.ready app", "dev.stageset.succeeded"]);
+      expect(events[1]).toMatchObject({ specversion: "1.0", source: `/apis/stageset.dev/v1alpha1/namespaces/${ns}/stagesets/told`, data: { stage: "db", namespace: ns, stageSet: "told" } });
+      expect(new Set(events.map(e => e.id)).size).toBe(4);
+      expect(at("/slack").map(m => m.text)).toEqual([
+        expect.stringContaining(`StageSet ${ns}/told: run started`),
+        expect.stringContaining("stage db Ready at"),
+        expect.stringContaining("stage app Ready at"),
+        expect.stringContaining("all stages Ready"),
+      ]);
+      expect(received.filter(r => r.path === "/slow")).toHaveLength(1);
+      // The refused target: a Warning Event and the metric, naming the target, not its URL's path.
+      const warning = await eventually(
+        async () => (await K8s(kind.CoreEvent).InNamespace(ns).Get()).items.find(e => e.reason === "NotificationFailed" && e.involvedObject?.name === "told"),
+        e => e !== undefined,
+        { what: "a NotificationFailed Event" },
+      );
+      expect(warning!.message).toContain("spec.notify[4]");
+      expect(warning!.message).not.toContain("/latest");
+      const metrics = await (await fetch(`${module!.metrics}/metrics`)).text();
+      expect(metrics).toMatch(/stageset_notifications_total\{result="Refused"\} 1/);
+      expect(metrics).toMatch(/stageset_notifications_total\{result="delivered"\} 10/);
+    } finally {
+      receiver.closeAllConnections();
+      receiver.close();
+    }
   });
 });
