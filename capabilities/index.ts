@@ -1,7 +1,7 @@
 // Wiring only: which events reach the engine. No logic and no I/O at import time: the
 // engine is created on the first event, which only the watcher (or dev mode) receives.
 import { Capability, Log } from "pepr";
-import { admitApproval, approvalRefusal, dependencyCycle, describeProblems, mayApprove, validateStageSet, withActionDefaults, type UserInfo } from "./admission";
+import { admitApproval, approvalRefusal, dependencyCycle, describeProblems, gateRemovalRefusal, mayApprove, validateStageSet, withActionDefaults, type UserInfo } from "./admission";
 import { KubeClient } from "./kube";
 import { StageSet } from "./api";
 import { Controller } from "./engine";
@@ -35,7 +35,8 @@ When(StageSet)
   .Validate(async req => {
     const problems = validateStageSet(req.Raw);
     if (problems.length > 0) return req.Deny(`invalid StageSet: ${describeProblems(problems)}`, 422);
-    const refused = await approvalRefusal(req.Raw, req.Request.userInfo, mayApproveAs(req.Request.userInfo, req.Raw));
+    const may = mayApproveAs(req.Request.userInfo, req.Raw);
+    const refused = (await approvalRefusal(req.Raw, req.Request.userInfo, may)) ?? (await gateRemovalRefusal(req.Raw, req.OldResource as StageSet | undefined, req.Request.userInfo, may));
     if (refused) return req.Deny(refused, 403);
     const cycle = await dependencyCycle((admissionClient ??= KubeClient.fromDefault()), req.Raw);
     return cycle ? req.Deny(`invalid StageSet: ${cycle}`, 422) : req.Approve();

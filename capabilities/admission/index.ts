@@ -2,4 +2,4 @@
 // Validate handler that rejects a spec the controller could not act on, naming each field.
 export { validateStageSet, describeProblems, type SpecProblem } from "./validate";
 export { withActionDefaults, actionDefaults } from "./defaults";
-export { admitApproval, approvalRefusal, dependencyCycle, mayApprove, type UserInfo } from "./promotion";
+export { admitApproval, approvalRefusal, dependencyCycle, gateRemovalRefusal, mayApprove, type UserInfo } from "./promotion";

@@ -36,7 +36,10 @@ export async function admitApproval(ss: StageSet, old: StageSet | undefined, use
   if (value === undefined || approveRequestProblem(ss.spec?.stages ?? [], value) || !(await may())) return changes;
   const request = parseApproveRequest(value) as { stage: string; revision: string };
   const approvedAt = now.toISOString().replace(/\.\d+Z$/, "Z");
-  const record = withApproval(parseApprovals(before), { ...request, approvedBy: user.username ?? "(unknown user)", approvedAt });
+  // Bound to the content the stage is trying now (the stored status): the same revision republished with other content is not approved.
+  const trying = old?.status?.stages?.find(s => s.name === request.stage);
+  const digest = trying?.attemptedRevision === request.revision ? trying.attemptedDigest : undefined;
+  const record = withApproval(parseApprovals(before), { ...request, ...(digest ? { digest } : {}), approvedBy: user.username ?? "(unknown user)", approvedAt });
   return { [approvalsAnnotation]: JSON.stringify(record), [approveAnnotation]: undefined };
 }
 
@@ -50,14 +53,44 @@ export async function approvalRefusal(ss: StageSet, user: UserInfo, may: () => P
   return `${approveAnnotation}: the approval was not recorded (the mutating webhook did not run); try again`;
 }
 
-/** A cycle spec.dependsOn would close, spelled out, or undefined. Reads every StageSet only when there are dependencies. */
+/**
+ * An update that takes an approval gate away (a stage with promotion.approval: Required removed,
+ * or its approval no longer Required) takes the approve verb too: otherwise whoever may edit
+ * the spec could skip what only approvers may let through.
+ */
+export async function gateRemovalRefusal(ss: StageSet, old: StageSet | undefined, user: UserInfo, may: () => Promise<boolean>): Promise<string | undefined> {
+  const gated = (o: StageSet | undefined) => new Set((o?.spec?.stages ?? []).filter(s => s.promotion?.approval === "Required").map(s => s.name));
+  const now = gated(ss);
+  const removed = [...gated(old)].filter(stage => !now.has(stage));
+  if (removed.length === 0 || (await may())) return undefined;
+  return `user ${JSON.stringify(user.username ?? "")} may not take away the approval gate of stage ${removed.join(", ")} (promotion.approval: Required): that takes the "${approveVerb}" verb on stagesets.stageset.dev, as approving does`;
+}
+
+/** How many StageSets admission reads, at most, to look for a cycle through a new dependsOn. */
+export const maxDependencyWalk = 256;
+
+/**
+ * A cycle spec.dependsOn would close, spelled out, or undefined. Reads only the StageSets
+ * reachable from the new edges, one GET each (never a list of every StageSet), and refuses a
+ * graph too large to walk.
+ */
 export async function dependencyCycle(client: KubeClient, ss: StageSet): Promise<string | undefined> {
   const self = `${ss.metadata?.namespace}/${ss.metadata?.name}`;
   const edges = dependencyKeys(ss);
   if (edges.length === 0) return undefined;
   const { group, version, plural } = StageSetGVK;
-  const all = (await client.get<{ items: StageSet[] }>(`/apis/${group}/${version}/${plural}`)).body.items;
-  const graph = new Map(all.map(o => [`${o.metadata!.namespace}/${o.metadata!.name}`, dependencyKeys(o)]));
-  const cycle = findCycle(self, edges, key => (key === self ? edges : (graph.get(key) ?? [])));
+  const graph = new Map<string, string[]>([[self, edges]]);
+  const pending = [...edges];
+  while (pending.length > 0) {
+    const key = pending.pop()!;
+    if (graph.has(key)) continue;
+    if (graph.size >= maxDependencyWalk) return `spec.dependsOn: more than ${maxDependencyWalk} StageSets are reachable through it; a dependency graph this large cannot be checked for cycles`;
+    const [namespace, name] = key.split("/");
+    const res = await client.get<StageSet>(`/apis/${group}/${version}/namespaces/${encodeURIComponent(namespace!)}/${plural}/${encodeURIComponent(name!)}`, { allow: [404] });
+    const next = res.status === 404 ? [] : dependencyKeys(res.body);
+    graph.set(key, next);
+    pending.push(...next);
+  }
+  const cycle = findCycle(self, edges, key => graph.get(key) ?? []);
   return cycle ? `spec.dependsOn: a cycle: ${cycle.join(" → ")} (a StageSet cannot wait for itself)` : undefined;
 }

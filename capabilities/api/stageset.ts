@@ -139,6 +139,8 @@ export interface StageStatus {
 export interface ApprovalRecord {
   stage: string;
   revision: string;
+  /** The digest of the stage's artifact at that revision when it was approved: a republish under the same revision is not approved. */
+  digest?: string;
   approvedBy: string;
   approvedAt: string;
 }

@@ -24,7 +24,7 @@ import { WorkQueue, type Outcome } from "./queue";
 import { durationOr, parseDuration, StageSetGVK } from "../api";
 import { InitialSync } from "./initial-sync";
 import { notifierFor } from "./notifications";
-import { approvalsAnnotation, dependencyKeys, type ResolvedDependency } from "../promotion";
+import { approvalsAnnotation, dependencyKeys, unadmittedNamespaces, type ResolvedDependency } from "../promotion";
 
 export interface ControllerOptions {
   /** Only these namespaces' StageSets (default: all). */
@@ -119,6 +119,8 @@ export class Controller {
       defaultServiceAccount: opts.defaultServiceAccount ?? (process.env.STAGESET_DEFAULT_SERVICE_ACCOUNT || undefined),
       noCrossNamespaceRefs: opts.noCrossNamespaceRefs ?? process.env.STAGESET_NO_CROSS_NAMESPACE_REFS === "true",
       dependencyNotReady: d => this.dependencyNotReady(d),
+      // Pepr's webhooks leave these out (its defaults, and the chart's additionalIgnoredNamespaces).
+      unadmittedNamespaces: [...unadmittedNamespaces, ...envList("PEPR_ADDITIONAL_IGNORED_NAMESPACES")],
     };
     // Notifications go through the same SSRF guard and allowlist as http actions.
     this.deps.notifications = notifierFor(this.metrics, this.deps.events, { allowlist: actionAllowlist, lookup: opts.lookup });
@@ -253,7 +255,7 @@ export class Controller {
     if (wanted.length === 0) return `it has no stage ${d.stage}`;
     const closed = wanted.filter(s => !s.ready);
     if (closed.length === 0) return undefined;
-    return closed.map(s => `stage ${s.stage} ${s.phase}${s.revision ? ` at ${s.revision}` : ""}`).join(", ");
+    return closed.map(s => `stage ${s.stage} not Ready (${s.phase})`).join(", ");
   }
 
   private async reconcile(key: string): Promise<Outcome> {
@@ -265,6 +267,8 @@ export class Controller {
       result = resultOf[outcome.kind];
       return outcome;
     } finally {
+      // What this reconcile followed may have opened its gates without a status write (after a restart): those waiting for it look again.
+      this.wakeDependents(key);
       // Followed or reconciled whole; a failure or a stage not followed yet keeps it pending (until the sync deadline).
       if (outcome && outcome.kind !== "retry" && !("partial" in outcome && outcome.partial)) this.initialSync.done(key);
       this.metrics.reconciled(result, (performance.now() - started) / 1000);

@@ -13,9 +13,11 @@ export function validateSpec(run: Run): void {
   throw new StageSetError(Reason.InvalidSpec, describeProblems(problems), true);
 }
 
-/** Lockdown: with cross-namespace references refused, a sourceRef into another namespace stalls the StageSet. */
+/** Lockdown: with cross-namespace references refused, a sourceRef or a dependsOn entry into another namespace stalls the StageSet. */
 export function refuseCrossNamespaceRefs(run: Run): void {
   if (!run.deps.noCrossNamespaceRefs) return;
+  const d = (run.ss.spec?.dependsOn ?? []).findIndex(ref => ref.namespace && ref.namespace !== run.key.namespace);
+  if (d >= 0) throw new StageSetError(Reason.CrossNamespaceRefForbidden, `spec.dependsOn[${d}].namespace ${run.ss.spec!.dependsOn![d]!.namespace} is another namespace, and this controller refuses cross-namespace references (STAGESET_NO_CROSS_NAMESPACE_REFS)`, true);
   const i = run.stages.findIndex(s => s.sourceRef?.namespace && s.sourceRef.namespace !== run.key.namespace);
   if (i < 0) return;
   const stage = run.stages[i]!;

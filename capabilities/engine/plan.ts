@@ -62,7 +62,7 @@ export function nextStep(input: PlanInput): Step {
       if (pending("post")) return { kind: "action", stage: name, hook: "post" };
       const promotion = input.promotion?.[name];
       if (promotion?.soakMs && !soaked(st, input.now)) return { kind: "soak", stage: name };
-      if (promotion?.approval && !approvalFor(input.approvals, name, pins[name])) return { kind: "approval", stage: name };
+      if (promotion?.approval && !approvalFor(input.approvals, name, pins[name], st?.attemptedDigest)) return { kind: "approval", stage: name };
       continue;
     }
     if (inRun && st?.phase === "Waiting") return { kind: "wait", stage: name };

@@ -5,7 +5,7 @@
 // look again: a soak at its end, the rest when the event that ends them arrives.
 import { isDeepStrictEqual } from "node:util";
 import { parseDuration, Reason, type StageSet } from "../api";
-import { approvalsAnnotation, describeDependency, describeState, parseApprovals, resolveDependency, unadmittedNamespaces, windowState } from "../promotion";
+import { approvalsAnnotation, describeDependency, describeState, parseApprovals, resolveDependency, windowState } from "../promotion";
 import { markReconciling, markWaiting } from "./conditions";
 import { stageStatus, type PlanInput } from "./plan";
 import type { Outcome } from "./queue";
@@ -19,8 +19,7 @@ export function promotionOf(run: Run): NonNullable<PlanInput["promotion"]> {
 
 /** status.approvals follows the record the admission webhook keeps in the annotation. True when it changed. */
 export function syncApprovals(run: Run, ss: StageSet): boolean {
-  // Where the webhook does not run, anyone who may edit the StageSet could write the record.
-  const approvals = unadmittedNamespaces.includes(run.key.namespace) ? [] : parseApprovals(ss.metadata?.annotations?.[approvalsAnnotation]);
+  const approvals = unadmitted(run) ? [] : parseApprovals(ss.metadata?.annotations?.[approvalsAnnotation]);
   if (isDeepStrictEqual(run.status.approvals ?? [], approvals)) return false;
   if (approvals.length > 0) run.status.approvals = approvals;
   else delete run.status.approvals;
@@ -86,9 +85,9 @@ export async function soakStep(run: Run, stage: string): Promise<Outcome> {
 export async function approvalStep(run: Run, stage: string, intervalMs: number): Promise<Outcome> {
   const revision = run.status.lastAttemptedRevisions?.[stage];
   const other = run.status.approvals?.find(a => a.stage === stage);
-  const note = unadmittedNamespaces.includes(run.key.namespace)
+  const note = unadmitted(run)
     ? ` (approvals are not honoured in namespace ${run.key.namespace}: the admission webhook, which checks who approves, does not cover it)`
-    : other ? ` (the approval on record, by ${other.approvedBy}, is for revision ${other.revision})` : "";
+    : other ? ` (the approval on record, by ${other.approvedBy}, is for revision ${other.revision}${other.revision === revision ? " at another digest, or given while the stage tried another revision" : ""})` : "";
   await hold(run, Reason.ApprovalRequired, `Stage ${stage} revision ${revision} is Ready and waits for approval: kubectl annotate stageset ${run.key.name} -n ${run.key.namespace} stageset.dev/approve=${stage}@${revision} (needs the approve verb on stagesets)${note}`, "in-run", { notify: "ApprovalRequired", stage, revision });
   return { kind: "resync", afterMs: intervalMs };
 }
@@ -115,3 +114,6 @@ export function soakInterrupted(soakEndsAt: string | undefined, now: number): bo
 function sameStatus(a: unknown, b: unknown): boolean {
   return isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
 }
+
+/** Where the webhook does not run, anyone who may edit the StageSet could write the approval record. */
+const unadmitted = (run: Run) => run.deps.unadmittedNamespaces?.includes(run.key.namespace) ?? false;

@@ -24,6 +24,17 @@ describe("WorkQueue", () => {
     q.stop();
   });
 
+  it("looks again within the hour at a key that asks to wait a month (no timer overflow, which would fire at once)", async () => {
+    let runs = 0;
+    const q = new WorkQueue(async () => (runs++, { kind: "requeue", afterMs: 30 * 24 * 3_600_000 }), opts);
+    q.add("far");
+    await sleep(100);
+    expect(runs).toBe(1);
+    expect(q.dueIn("far")).toBeGreaterThan(59 * 60_000);
+    expect(q.dueIn("far")).toBeLessThanOrEqual(60 * 60_000);
+    q.stop();
+  });
+
   it("bounds concurrent runs across keys", async () => {
     let running = 0, maxRunning = 0;
     const q = new WorkQueue(async () => {

@@ -146,6 +146,9 @@ export class WorkQueue {
   private schedule(key: string, e: Entry, delayMs: number): void {
     this.clearTimer(e);
     if (this.stopped) return;
+    // A timer cannot wait longer than 2^31-1 ms (it would fire at once): a far wait (a window
+    // that opens next month, a long soak) looks again within the hour, and waits on from there.
+    delayMs = Math.min(delayMs, maxWaitMs);
     e.dueAt = Date.now() + delayMs;
     e.timer = setTimeout(() => {
       e.timer = undefined;
@@ -161,3 +164,6 @@ export class WorkQueue {
     e.dueAt = undefined;
   }
 }
+
+/** The longest the queue waits before it looks at a key again. */
+export const maxWaitMs = 60 * 60_000;

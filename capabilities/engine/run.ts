@@ -44,6 +44,8 @@ export interface EngineDeps {
   dependencyNotReady?: (dependency: ResolvedDependency) => string | undefined;
   /** spec.notify: the Notifier that delivers in the background, and how a failure is reported (absent: none are sent). */
   notifications?: { notifier: Notifier; failed(t: Transition, reason: string, message: string): void };
+  /** Namespaces whose StageSets the admission webhook does not see: approvals recorded there are not honoured. */
+  unadmittedNamespaces?: readonly string[];
   /** Whether this replica leads (leader election); checked before each step and each status write. Absent: always. */
   leading?: () => boolean;
 }

@@ -182,8 +182,8 @@ async function markStageReady(run: Run, stage: string, revision: string, total: 
   const st = run.status.stages!.find(s => s.name === stage)!;
   const digest = pinnedArtifact(run, stage).digest;
   const reverified = st.verifiedGeneration === run.generation && st.appliedRevision === revision && st.appliedDigest === digest;
-  // A soak belongs to what was verified: the same content verified again (a resync) keeps it.
-  const soakEndsAt = reverified ? st.soakEndsAt : undefined;
+  // A soak belongs to the content: the same artifact verified again (a resync, a spec change) keeps it.
+  const soakEndsAt = st.appliedRevision === revision && st.appliedDigest === digest ? st.soakEndsAt : undefined;
   setStage(run, { ...st, phase: "Ready", appliedRevision: revision, appliedDigest: digest, verifiedGeneration: run.generation, soakEndsAt, message: objectsReady(total) });
   if (st.lastAppliedTime) run.deps.metrics.stageReady((run.deps.now() - Date.parse(st.lastAppliedTime)) / 1000);
   // Following is best effort here: a failure to start it must not fail a stage that is Ready.

@@ -49,7 +49,7 @@ export function parseApprovals(annotation: string | undefined): ApprovalRecord[]
   return parsed
     .filter((r): r is ApprovalRecord => typeof r === "object" && r !== null && ["stage", "revision", "approvedBy", "approvedAt"].every(k => field((r as Record<string, unknown>)[k])))
     .slice(0, maxRecords)
-    .map(({ stage, revision, approvedBy, approvedAt }) => ({ stage, revision, approvedBy, approvedAt }));
+    .map(({ stage, revision, digest, approvedBy, approvedAt }) => ({ stage, revision, ...(typeof digest === "string" && field(digest) ? { digest } : {}), approvedBy, approvedAt }));
 }
 
 /** The record with this approval in it: the latest per stage replaces the one before. */
@@ -57,9 +57,14 @@ export function withApproval(records: ApprovalRecord[], approval: ApprovalRecord
   return [...records.filter(r => r.stage !== approval.stage), approval].slice(-maxRecords);
 }
 
-/** The approval of this stage at this exact revision, if any. */
-export function approvalFor(records: ApprovalRecord[] | undefined, stage: string, revision: string | undefined): ApprovalRecord | undefined {
-  return revision === undefined ? undefined : records?.find(r => r.stage === stage && r.revision === revision);
+/**
+ * The approval of this stage at this exact artifact (revision and digest), if any. An
+ * approval records the digest the stage was trying when it was given; one given for a
+ * revision the stage was not trying then has none, and approves nothing.
+ */
+export function approvalFor(records: ApprovalRecord[] | undefined, stage: string, revision: string | undefined, digest: string | undefined): ApprovalRecord | undefined {
+  if (revision === undefined || digest === undefined) return undefined;
+  return records?.find(r => r.stage === stage && r.revision === revision && r.digest === digest);
 }
 
 /** What is wrong with an approval request on this StageSet, or undefined when it names a stage that takes approvals. */

@@ -41,9 +41,12 @@ describe("approvals", () => {
     ["an entry missing a field", JSON.stringify([{ stage: "a", revision: "v1", approvedBy: "x" }, rec("b", "v2")]), [rec("b", "v2")]],
     ["extra fields dropped", JSON.stringify([{ ...rec("a", "v1"), extra: 1 }]), [rec("a", "v1")]],
   ])("reads the record: %s", (_, annotation, want) => expect(parseApprovals(annotation)).toEqual(want));
-  it("matches only the exact revision", () => {
-    expect(approvalFor([rec("a", "v1")], "a", "v1")).toEqual(rec("a", "v1"));
-    expect(approvalFor([rec("a", "v1")], "a", "v2")).toBeUndefined();
-    expect(approvalFor([rec("a", "v1")], "b", "v1")).toBeUndefined();
+  it("matches only the exact revision and digest", () => {
+    const approved = { ...rec("a", "v1"), digest: "sha256:1" };
+    expect(approvalFor([approved], "a", "v1", "sha256:1")).toEqual(approved);
+    expect(approvalFor([approved], "a", "v1", "sha256:republished")).toBeUndefined();
+    expect(approvalFor([approved], "a", "v2", "sha256:1")).toBeUndefined();
+    expect(approvalFor([approved], "b", "v1", "sha256:1")).toBeUndefined();
+    expect(approvalFor([rec("a", "v1")], "a", "v1", "sha256:1")).toBeUndefined(); // given while the stage tried another revision
   });
 });

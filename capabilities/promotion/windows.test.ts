@@ -78,7 +78,6 @@ describe("windowState: cron syntax", () => {
     row("7 is Sunday", "0 0 * * 7", "1h", { opensAt: "2026-12-06T00:00:00Z" }),
     row("0 is Sunday", "0 0 * * 0", "1h", { opensAt: "2026-12-06T00:00:00Z" }),
     row("FRI-7 runs through Sunday", "0 0 * * FRI-7", "1h", { now: "2026-12-05T12:00:00Z", opensAt: "2026-12-06T00:00:00Z" }),
-    row("a window shorter than a minute", "* * * * *", "30s", { now: "2026-12-02T12:00:40Z", opensAt: "2026-12-02T12:01:00Z" }),
   ])("$name", r => void check(r));
 });
 
@@ -110,7 +109,8 @@ describe("windowProblems: every problem with its field path", () => {
     { name: "an empty time zone", windows: [w({ timeZone: "" })], freeze: undefined, problems: [["spec.windows[0].timeZone", '"" is not a known IANA time zone (like Europe/Berlin or UTC)']] },
     { name: "a duration in words", windows: [w({ duration: "8 hours" })], freeze: undefined, problems: [["spec.windows[0].duration", '"8 hours" is not a duration (like 90m, 8h or 1h30m)']] },
     { name: "days are not a duration unit", windows: [w({ duration: "1d" })], freeze: undefined, problems: [["spec.windows[0].duration", '"1d" is not a duration (like 90m, 8h or 1h30m)']] },
-    { name: "a zero duration", windows: [w({ duration: "0s" })], freeze: undefined, problems: [["spec.windows[0].duration", '"0s" must be longer than zero']] },
+    { name: "a zero duration", windows: [w({ duration: "0s" })], freeze: undefined, problems: [["spec.windows[0].duration", '"0s" is shorter than 1m, the shortest window']] },
+    { name: "a window shorter than a minute", windows: [w({ duration: "59s" })], freeze: undefined, problems: [["spec.windows[0].duration", '"59s" is shorter than 1m, the shortest window']] },
     { name: "a duration over the cap", windows: [w({ duration: "745h" })], freeze: undefined, problems: [["spec.windows[0].duration", '"745h" is longer than 744h (31 days), the longest window']] },
     { name: "a freeze without a reason", windows: undefined, freeze: {}, problems: [["spec.freeze.reason", "is required: say why changes are frozen"]] },
     { name: "a blank freeze reason", windows: undefined, freeze: { reason: "  " }, problems: [["spec.freeze.reason", "is required: say why changes are frozen"]] },
@@ -147,11 +147,12 @@ describe("windowState: bounded work", () => {
   it.each([
     { name: "a deny window every minute of a year (New York, two DST changes)", windows: [deny("* * * * *", "1m", "America/New_York")] },
     { name: "allow and deny on the same minutes: never open, thousands of boundaries", windows: [allow("*/2 * * * *", "1m"), deny("*/2 * * * *", "1m")] },
-    { name: "sub-minute windows in two zones", windows: [allow("* * * * *", "30s", "Europe/Berlin"), deny("* * * * *", "45s", "America/New_York")] },
+    { name: "a daylong deny and 31 allow windows every other minute in eight zones", windows: [deny("0 0 * * *", "1439m"), ...["America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "America/Santiago", "Asia/Tehran", "Pacific/Chatham", "Europe/London", "America/Havana"].flatMap(z => [1, 2, 3, 4].map(() => allow("*/2 * * * *", "1m", z))).slice(0, 31)] },
     { name: "an allow window every minute of a year", windows: [allow("* * * * *", "1m", "UTC")] },
   ])("worst case: $name", ({ windows }) => {
     const t0 = performance.now();
     windowState(windows, undefined, start);
-    expect(performance.now() - t0).toBeLessThan(50);
+    // Loose: the machine may be busy; a pathological spec took seconds before windows had a 1m floor.
+    expect(performance.now() - t0).toBeLessThan(400);
   });
 });

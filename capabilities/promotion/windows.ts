@@ -195,11 +195,8 @@ function* openings(c: Compiled, from: number, until: number): Generator<Interval
     if (!dayMatches(c.cron, day)) continue;
     const before = at(day), after = at(day + 3 * DAY);
     const starts = before === after ? c.cron.runs.map(([a, b]): [number, number] => [day + a * MIN - before, day + b * MIN - before]) : shiftedRuns(c, day);
-    for (const [s0, s1] of starts) {
-      // Starts a minute apart make one interval unless a window is shorter than a minute.
-      if (c.ms >= MIN) yield { start: s0, end: s1 + c.ms };
-      else for (let s = s0; s <= s1; s += MIN) yield { start: s, end: s + c.ms };
-    }
+    // Starts a minute apart make one interval (a window lasts a minute at least).
+    for (const [s0, s1] of starts) yield { start: s0, end: s1 + c.ms };
   }
 }
 
@@ -323,7 +320,9 @@ function compileWindow(w: unknown, index: number): Compiled | WindowProblem[] {
   const ms = typeof duration === "string" ? parseDuration(duration) : undefined;
   const shown = JSON.stringify(duration ?? "");
   if (ms === undefined) problems.push({ path: `${at}.duration`, message: `${shown} is not a duration (like 90m, 8h or 1h30m)` });
-  else if (ms <= 0) problems.push({ path: `${at}.duration`, message: `${shown} must be longer than zero` });
+  // A minute at least: shorter windows do not merge into runs, and a tenant's many sub-minute
+  // windows would make every evaluation walk one interval per minute.
+  else if (ms < MIN) problems.push({ path: `${at}.duration`, message: `${shown} is shorter than 1m, the shortest window` });
   else if (ms > maxDurationMs) problems.push({ path: `${at}.duration`, message: `${shown} is longer than 744h (31 days), the longest window` });
   const offset = typeof timeZone === "string" ? zoneOffset(timeZone) : undefined;
   if (!offset) problems.push({ path: `${at}.timeZone`, message: `${JSON.stringify(timeZone)} is not a known IANA time zone (like Europe/Berlin or UTC)` });

@@ -115,6 +115,29 @@ spec:
     expect(refusal(["-n", "e2e-admission", "get", "stageset", "bad"], "")).toMatch(/NotFound|not found/);
   }, 120_000);
 
+  it("records an approval through the admission pods only for a user RBAC allows to approve (their SubjectAccessReview)", async () => {
+    const gated = `apiVersion: stageset.dev/v1alpha1
+kind: StageSet
+metadata: { name: gated, namespace: e2e-admission }
+spec:
+  stages:
+  - name: a
+    sourceRef: { name: src }
+    promotion: { approval: Required }
+`;
+    k(["apply", "-f", "-"], gated);
+    k(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: [
+      { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "editor", namespace: "e2e-admission" }, rules: [{ apiGroups: ["stageset.dev"], resources: ["stagesets"], verbs: ["get", "patch"] }] },
+      { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "bob", namespace: "e2e-admission" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "editor" }, subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "bob" }] },
+    ] }));
+    const annotate = ["-n", "e2e-admission", "annotate", "--overwrite", "stageset/gated", "stageset.dev/approve=a@v1@sha256:0"];
+    expect(refusal([...annotate, "--as", "bob"], "")).toMatch(/user "bob" may not approve StageSet e2e-admission\/gated: approving takes the "approve" verb/);
+    k(annotate); // the cluster admin may approve
+    const record = JSON.parse(k(["-n", "e2e-admission", "get", "stageset", "gated", "-o", "jsonpath={.metadata.annotations.stageset\\.dev/approvals}"])) as { stage: string; revision: string; approvedBy: string }[];
+    const admin = k(["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"]).trim();
+    expect(record).toEqual([expect.objectContaining({ stage: "a", revision: "v1@sha256:0", approvedBy: admin })]);
+  }, 120_000);
+
   it("serves the gate through its Service by DNS name to an admitted namespace, metrics to monitoring, and our NetworkPolicy drops every other namespace", async () => {
     for (const n of ["flagger-system", "monitoring", "e2e-outsider"]) {
       k(["apply", "-f", "-"], `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${n} }\n`);

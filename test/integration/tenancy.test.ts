@@ -124,6 +124,13 @@ describe("the lockdown settings (default ServiceAccount, no cross-namespace sour
     expect(ss.status?.conditions?.find(c => c.type === "Stalled")?.status).toBe("True");
   });
 
+  it("refuses a dependsOn entry into another namespace, naming the field", async () => {
+    await release(locked, "waits-abroad", { "x.yaml": cm("waits-abroad") }, { dependsOn: [{ name: "theirs", namespace: teamB }] });
+    const ss = await refusal(locked, "waits-abroad", "CrossNamespaceRefForbidden");
+    expect(readyOf(ss)?.message).toContain(`spec.dependsOn[0].namespace ${teamB} is another namespace`);
+    expect(await configMapIn(locked, "waits-abroad")).toBeUndefined();
+  });
+
   it("a StageSet acting within its rights goes Ready as the default ServiceAccount", async () => {
     await release(locked, "fine", { "x.yaml": cm("fine") });
     await eventually(() => read(locked, "fine"), isReady, { what: "Ready as the default ServiceAccount" });
