@@ -34,6 +34,17 @@ export default [
     },
   },
   {
+    files: ["cli/**/*.ts"],
+    ignores: ["cli/**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["../capabilities/*/*", "../../capabilities/*/*"], message: "Import a concept of the module through its index.ts only." }] }],
+    },
+  },
+  {
+    files: ["bin/**/*.mjs"],
+    languageOptions: { sourceType: "module", globals: { process: "readonly" } },
+  },
+  {
     files: ["**/*.cjs"],
     languageOptions: { sourceType: "commonjs", globals: { require: "readonly", process: "readonly", Buffer: "readonly" } },
   },

@@ -11,7 +11,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["capabilities/**/*.test.ts", "test/unit/**/*.test.ts"],
+          include: ["capabilities/**/*.test.ts", "cli/**/*.test.ts", "test/unit/**/*.test.ts"],
         },
       },
       {

@@ -53,7 +53,8 @@ async function deleteIfStillOurs(client: KubeClient, path: string, listed: KubeO
   return current === undefined;
 }
 
-async function listMembers(client: KubeClient, discovery: Discovery, owner: Owner, parent: ParentState): Promise<KubeObject[]> {
+/** The stage's members: every object labelled part of its ApplySet, in the kinds and namespaces its parent names. Metadata only unless `whole`. */
+export async function listMembers(client: KubeClient, discovery: Discovery, owner: Owner, parent: ParentState, whole = false): Promise<KubeObject[]> {
   const selector = `${ApplySetLabel.partOf}=${parent.id}`;
   const namespaces = [owner.namespace, ...parent.namespaces];
   const found: KubeObject[] = [];
@@ -62,8 +63,8 @@ async function listMembers(client: KubeClient, discovery: Discovery, owner: Owne
     if (!resource) continue; // the kind is gone (its CRD was removed): nothing left to delete
     const scopes = resource.namespaced ? namespaces : [undefined];
     for (const ns of scopes) {
-      // Prune needs identity, labels and annotations only: list metadata, not whole objects.
-      const res = await client.get<{ items: KubeObject[] }>(resourcePath(resource, ns), { query: { labelSelector: selector }, accept: metadataOnly });
+      // Prune needs identity, labels and annotations only: list metadata, not whole objects (health needs them whole).
+      const res = await client.get<{ items: KubeObject[] }>(resourcePath(resource, ns), { query: { labelSelector: selector }, ...(whole ? {} : { accept: metadataOnly }) });
       const apiVersion = resource.group ? `${resource.group}/${resource.version}` : resource.version;
       found.push(...res.body.items.map(i => ({ ...i, apiVersion, kind: resource.kind })));
     }

@@ -7,3 +7,4 @@ export { WorkQueue, type Outcome } from "./queue";
 export { parseDuration, durationOr, formatDuration } from "../api";
 export { finalizer } from "./finish";
 export { requestedAtAnnotation } from "./reconcile";
+export { resolveSources, type ResolvedSource } from "./sources";

@@ -83,6 +83,17 @@ export class KubeClient {
     return new KubeClient(config);
   }
 
+  /** A user's client (the CLI): KUBECONFIG or ~/.kube/config, on the named context if given, and that context's namespace. */
+  static forUser(context?: string): { client: KubeClient; namespace: string } {
+    const config = new KubeConfig();
+    config.loadFromDefault();
+    if (context) {
+      if (!config.getContextObject(context)) throw new Error(`no context ${JSON.stringify(context)} in the kubeconfig`);
+      config.setCurrentContext(context);
+    }
+    return { client: new KubeClient(config), namespace: config.getContextObject(config.getCurrentContext())?.namespace || "default" };
+  }
+
   /**
    * The same connections, every request made as this ServiceAccount: the API server then
    * enforces its RBAC and the audit log names it. Impersonating a ServiceAccount's user name

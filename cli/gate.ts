@@ -1,0 +1,21 @@
+// `stageset gate <ns>/<name>/<stage>`: asks the gate itself (what Flagger and Argo Rollouts ask),
+// at --url or STAGESET_GATE_URL, else http://127.0.0.1:8082 (npm start, or
+// `kubectl -n pepr-system port-forward svc/stageset-controller-gate 8082`).
+export interface GateAnswer {
+  status: number;
+  body: string;
+}
+
+export async function askGate(base: string, path: string): Promise<GateAnswer> {
+  const [namespace, name, stage, ...rest] = path.split("/");
+  if (!namespace || !name || !stage || rest.length > 0) throw new Error(`${JSON.stringify(path)} is not <namespace>/<stageset>/<stage>`);
+  const url = `${base.replace(/\/$/, "")}/gate/${[namespace, name, stage].map(encodeURIComponent).join("/")}`;
+  let res: Response;
+  try {
+    // Plain mode, as Flagger and Argo Rollouts ask: the status code is the answer (JSON mode always answers 200).
+    res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  } catch (err) {
+    throw new Error(`the gate at ${base} does not answer (${err instanceof Error ? (err.cause as Error | undefined)?.message ?? err.message : String(err)}); give its address with --url or STAGESET_GATE_URL`);
+  }
+  return { status: res.status, body: (await res.text()).trim() };
+}
