@@ -94,3 +94,14 @@ describe("plan", () => {
     ]);
   });
 });
+
+describe("diff masks Secrets", () => {
+  it("masks a Secret's values and its last-applied-configuration, which holds them too", async () => {
+    const { objectDiff } = await import("./diff");
+    const secret = (password: string) => ({ apiVersion: "v1", kind: "Secret", metadata: { name: "s", annotations: { "kubectl.kubernetes.io/last-applied-configuration": `{"data":{"password":"${password}"}}` } }, data: { password } });
+    const out = objectDiff(secret("aHVudGVyMg=="), secret("c2VjcmV0"));
+    expect(out).not.toContain("aHVudGVyMg==");
+    expect(out).not.toContain("c2VjcmV0");
+    expect(out).toContain("*** (before)");
+  });
+});

@@ -9,13 +9,26 @@ export interface GateAnswer {
 export async function askGate(base: string, path: string): Promise<GateAnswer> {
   const [namespace, name, stage, ...rest] = path.split("/");
   if (!namespace || !name || !stage || rest.length > 0) throw new Error(`${JSON.stringify(path)} is not <namespace>/<stageset>/<stage>`);
-  const url = `${base.replace(/\/$/, "")}/gate/${[namespace, name, stage].map(encodeURIComponent).join("/")}`;
+  const url = new URL(`gate/${[namespace, name, stage].map(encodeURIComponent).join("/")}`, base.endsWith("/") ? base : `${base}/`);
+  url.search = "";
   let res: Response;
   try {
     // Plain mode, as Flagger and Argo Rollouts ask: the status code is the answer (JSON mode always answers 200).
     res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
   } catch (err) {
-    throw new Error(`the gate at ${base} does not answer (${err instanceof Error ? (err.cause as Error | undefined)?.message ?? err.message : String(err)}); give its address with --url or STAGESET_GATE_URL`);
+    throw new Error(`the gate at ${shown(base)} does not answer (${err instanceof Error ? (err.cause as Error | undefined)?.message ?? err.message : String(err)}); give its address with --url or STAGESET_GATE_URL`);
   }
   return { status: res.status, body: (await res.text()).trim() };
+}
+
+/** The URL without credentials, for messages. */
+function shown(base: string): string {
+  try {
+    const u = new URL(base);
+    u.username = "";
+    u.password = "";
+    return u.toString();
+  } catch {
+    return "(not a URL)";
+  }
 }

@@ -102,14 +102,16 @@ const commands: Record<string, (ctx: Ctx) => Promise<number>> = {
   },
   approve: async ctx => {
     const stage = ctx.args[1] ?? fail("approve needs the StageSet's name and the stage");
-    const revision = await approve(ctx.client, ctx.namespace, ctx.name(), stage, flag(ctx, "revision"));
-    return say(ctx, `approved stage ${stage} of StageSet ${ctx.namespace}/${ctx.name()} at revision ${revision}`);
+    const result = await approve(ctx.client, ctx.namespace, ctx.name(), stage, flag(ctx, "revision"));
+    if (!result.effective) return (ctx.io.err(`stage ${stage} of StageSet ${ctx.namespace}/${ctx.name()} at revision ${result.revision}: ${result.why}`), 1);
+    return say(ctx, `approved stage ${stage} of StageSet ${ctx.namespace}/${ctx.name()} at revision ${result.revision}`);
   },
   reconcile: async ctx => {
+    // Every flag checked before anything is written.
+    const timeoutMs = parseDuration(flag(ctx, "timeout") ?? "5m") ?? fail(`--timeout ${flag(ctx, "timeout")}: a duration such as 90s or 5m`);
     const requestedAt = await requestReconcile(ctx.client, ctx.namespace, ctx.name(), new Date(ctx.now));
     ctx.io.out(`reconcile of StageSet ${ctx.namespace}/${ctx.name()} requested at ${requestedAt}`);
     if (!ctx.flags.wait) return 0;
-    const timeoutMs = parseDuration(flag(ctx, "timeout") ?? "5m") ?? fail(`--timeout ${flag(ctx, "timeout")}: a duration such as 90s or 5m`);
     const result = await waitForRun(ctx.client, ctx.namespace, ctx.name(), requestedAt, timeoutMs, ctx.io.out, ctx.style);
     ctx.io.out(result.ready ? `StageSet ${ctx.namespace}/${ctx.name()} is Ready` : `StageSet ${ctx.namespace}/${ctx.name()} is not Ready: ${result.why}`);
     return result.ready ? 0 : 1;
@@ -124,8 +126,26 @@ const commands: Record<string, (ctx: Ctx) => Promise<number>> = {
   events: async ctx => say(ctx, renderEvents(await readEvents(ctx.client, ctx.namespace, ctx.name()), ctx.now, ctx.style)),
 };
 
+/** The flags each command takes (besides --context, --kubeconfig and --no-color): any other is a usage error, not silently ignored. */
+const accepts: Record<string, string[]> = {
+  get: ["namespace", "all-namespaces", "output"],
+  tree: ["namespace"],
+  diff: ["namespace", "stage", "output"],
+  plan: ["namespace"],
+  approve: ["namespace", "revision"],
+  reconcile: ["namespace", "wait", "timeout"],
+  suspend: ["namespace"],
+  resume: ["namespace"],
+  gate: ["url"],
+  events: ["namespace"],
+};
+
 async function run({ command, args, flags }: Parsed, kube: { client: KubeClient; namespace: string }, io: Io, style: Style): Promise<number> {
   const handler = commands[command] ?? fail(`unknown command ${JSON.stringify(command)}`);
+  const stray = Object.keys(flags).filter(f => !["context", "kubeconfig", "no-color", ...accepts[command]!].includes(f));
+  if (stray.length > 0) fail(`${command} does not take --${stray.join(", --")}`);
+  if (flags["all-namespaces"] && args[0]) fail("get -A lists every namespace; a StageSet is got by name in one namespace (-n)");
+  if (flags.namespace === "") fail("-n needs a namespace");
   const output = typeof flags.output === "string" ? flags.output : undefined;
   if (output && !["json", "yaml"].includes(output)) throw new UsageError(`-o ${output}: json or yaml`);
   const namespace = typeof flags.namespace === "string" ? flags.namespace : kube.namespace;

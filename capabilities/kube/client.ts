@@ -7,8 +7,8 @@ import { Agent, request, type RequestOptions } from "node:https";
 import { Agent as HttpAgent, request as httpRequest } from "node:http";
 
 export const fieldManager = "stageset-controller";
-// The API server names the manager of non-apply writes after the user agent.
-const userAgent = "stageset-controller";
+// The API server names the manager of non-apply writes after the user agent (the CLI's own: stageset-cli).
+const controllerAgent = "stageset-controller";
 
 export interface KubeResponse<T = unknown> {
   status: number;
@@ -57,6 +57,8 @@ interface Pool {
  * a connection each for minutes: they get a pool of their own, so applies never queue behind them.
  */
 interface Transport {
+  /** Who the API server's managedFields and audit log say made non-apply writes. */
+  userAgent?: string;
   pools: Record<"requests" | "watches", Pool>;
   auth?: { opts: RequestOptions; at: number };
   closed: boolean;
@@ -91,7 +93,8 @@ export class KubeClient {
       if (!config.getContextObject(context)) throw new Error(`no context ${JSON.stringify(context)} in the kubeconfig`);
       config.setCurrentContext(context);
     }
-    return { client: new KubeClient(config), namespace: config.getContextObject(config.getCurrentContext())?.namespace || "default" };
+    const client = new KubeClient(config, undefined, { pools: { requests: { key: "" }, watches: { key: "" } }, closed: false, userAgent: "stageset-cli" });
+    return { client, namespace: config.getContextObject(config.getCurrentContext())?.namespace || "default" };
   }
 
   /**
@@ -196,7 +199,7 @@ export class KubeClient {
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const auth = await this.authOptions();
     const identity = this.actingAs ? { "impersonate-user": this.actingAs } : {};
-    const opts: RequestOptions = { ...auth, method, headers: { ...auth.headers, ...identity, accept: accept ?? "application/json", "user-agent": userAgent } };
+    const opts: RequestOptions = { ...auth, method, headers: { ...auth.headers, ...identity, accept: accept ?? "application/json", "user-agent": this.transport.userAgent ?? controllerAgent } };
     opts.agent = this.agentFor(opts, url.protocol, pool);
     return { url, opts };
   }

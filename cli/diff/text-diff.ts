@@ -139,6 +139,8 @@ export function objectForDiff(obj: Record<string, unknown> | undefined): string 
   return stringify(rest, { sortMapEntries: true, lineWidth: 0, aliasDuplicateObjects: false });
 }
 
+const lastApplied = "kubectl.kubernetes.io/last-applied-configuration";
+
 /**
  * Secret values replaced as kubectl diff does (its Masker, kubectl/pkg/cmd/diff/diff.go): `***`,
  * or `*** (before)` / `*** (after)` where a key's value changes, so a diff shows which keys
@@ -158,6 +160,11 @@ export function maskSecrets<T extends Record<string, unknown>>(before: T | undef
       if (t && key in t) t[key] = changed ? "*** (after)" : "***";
     }
     for (const key of Object.keys(t ?? {})) if (!f || !(key in f)) t![key] = "***";
+  }
+  // kubectl apply keeps the whole Secret, values included, in this annotation.
+  for (const o of [from, to]) {
+    const annotations = (o?.metadata as { annotations?: Record<string, string> } | undefined)?.annotations;
+    if (annotations?.[lastApplied] !== undefined) annotations[lastApplied] = "***";
   }
   return [from, to];
 }

@@ -110,6 +110,8 @@ describe("stageset suspend, diff, plan and resume", () => {
   it("exits 2 on a usage error and 3 when the StageSet does not exist", async () => {
     const usage = await stageset(["get", "--bogus"]);
     expect([usage.code, usage.err]).toEqual([2, expect.stringContaining("unknown flag --bogus")]);
+    const stray = await stageset(["tree", "demo", "-n", ns, "-o", "json"]);
+    expect([stray.code, stray.err]).toEqual([2, expect.stringContaining("tree does not take --output")]);
     const missing = await stageset(["tree", "nope", "-n", ns]);
     expect([missing.code, missing.err]).toEqual([3, expect.stringContaining("404 NotFound")]);
   });
@@ -124,9 +126,18 @@ describe("stageset approve and reconcile --wait", () => {
     await eventually(() => read("steer"), ss => ss.status?.conditions?.some(c => c.type === "Reconciling" && c.reason === "ApprovalRequired") ?? false, { what: "steer waiting for approval" });
     const approved = await stageset(["approve", "steer", "db", "-n", ns]);
     expect([approved.code, approved.out]).toEqual([0, expect.stringMatching(/^approved stage db of StageSet .*\/steer at revision v\d+@sha256:/)]);
+    // The approval recorded is of the revision the run pinned, at the digest the stage was trying.
+    const held = await read("steer");
+    const db = held.status!.stages!.find(st => st.name === "db")!;
+    expect(held.status?.approvals).toEqual([expect.objectContaining({ stage: "db", revision: held.status!.lastAttemptedRevisions!.db, digest: db.attemptedDigest })]);
     const run = await stageset(["reconcile", "steer", "-n", ns, "--wait", "--timeout", "60s"]);
     expect(run.code).toBe(0);
+    const requestedAt = /requested at (\S+)/.exec(run.out)![1];
+    expect((await read("steer")).status?.lastHandledReconcileAt).toBe(requestedAt);
     expect(run.out).toMatch(/stage app +Ready/);
     expect(run.out.trim().split("\n").at(-1)).toBe(`StageSet ${ns}/steer is Ready`);
+    // Nothing waits for approval now: approve without --revision refuses rather than guess.
+    const again = await stageset(["approve", "steer", "db", "-n", ns]);
+    expect([again.code, again.err]).toEqual([3, expect.stringContaining("is not waiting for an approval")]);
   });
 });
