@@ -22,7 +22,10 @@ let artifacts: ArtifactServer;
 let webhook: AdmissionWebhook | undefined;
 let module: ModuleProcess | undefined;
 
-const demoFiles = (stage: string) => Object.fromEntries(readdirSync(join(root, "examples/demo", stage)).map(f => [f, readFileSync(join(root, "examples/demo", stage, f), "utf8")]));
+// The demo release of examples/demo with its CRD's group renamed: a cluster-scoped CRD belongs
+// to one StageSet, and other test files roll out the demo (and its CRD) at the same time.
+const demoGroup = "cli-test.stageset.dev";
+const demoFiles = (stage: string) => Object.fromEntries(readdirSync(join(root, "examples/demo", stage)).map(f => [f, readFileSync(join(root, "examples/demo", stage, f), "utf8").replaceAll("demo.stageset.dev", demoGroup)]));
 const read = (name: string) => K8s(StageSet).InNamespace(ns).Get(name);
 const ready = (ss: StageSet) => ss.status?.conditions?.some(c => c.type === "Ready" && c.status === "True" && c.observedGeneration === ss.metadata?.generation) ?? false;
 
@@ -34,7 +37,7 @@ beforeAll(async () => {
   for (const stage of ["crds", "config", "app"]) await artifacts.publish({ namespace: ns, name: `demo-${stage}` }, { files: demoFiles(stage) }, { label: "v1" });
   const demo = parse(readFileSync(join(root, "examples/demo/stageset.yaml"), "utf8")) as StageSet;
   await K8s(StageSet).Apply({ ...demo, metadata: { name: "demo", namespace: ns } });
-  await eventually(() => read("demo"), ready, { what: "the demo release Ready", timeoutMs: 90_000 });
+  await eventually(() => read("demo"), ready, { what: "the demo release Ready", timeoutMs: 120_000 });
 }, 180_000);
 
 afterAll(async () => {
@@ -103,9 +106,10 @@ describe("stageset suspend, diff, plan and resume", () => {
     expect(plan.code).toBe(0);
     expect(stable(plan.out)).toMatch(/1\. stage crds .*unchanged[\s\S]*2\. stage config {3}v1@sha256:<digest> → v2@sha256:<digest>[\s\S]*3\. stage app/);
     expect((await stageset(["resume", "demo", "-n", ns])).code).toBe(0);
-    await eventually(() => read("demo"), ss => ready(ss) && ss.status?.lastAppliedRevisions?.config?.startsWith("v2@") === true, { what: "demo Ready at v2 once resumed" });
+    // Resuming is a spec change: every stage is verified again, the Deployment too (kwok nodes are slow under a full test run).
+    await eventually(() => read("demo"), ss => ready(ss) && ss.status?.lastAppliedRevisions?.config?.startsWith("v2@") === true, { what: "demo Ready at v2 once resumed", timeoutMs: 120_000 });
     expect((await stageset(["diff", "demo", "-n", ns])).code).toBe(0);
-  });
+  }, 240_000);
 
   it("exits 2 on a usage error and 3 when the StageSet does not exist", async () => {
     const usage = await stageset(["get", "--bogus"]);
