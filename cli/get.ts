@@ -1,6 +1,6 @@
 // `stageset get [name] [-n ns | -A] [-o json|yaml]`: each StageSet with its Ready condition
 // and, one row per stage, the stage's phase, revision and how long it has been in that phase.
-import { StageSetGVK, type StageSet } from "../capabilities/api";
+import { stageSetsPath, type StageSet } from "../capabilities/api";
 import type { KubeClient } from "../capabilities/kube";
 import { age, machine, paint, shortRevision, table, toneOf, type Style } from "./output";
 
@@ -53,10 +53,8 @@ const paintWord = (style: Style, word: string) => {
 };
 
 export async function listStageSets(client: KubeClient, namespace: string | undefined, name?: string): Promise<StageSet[]> {
-  const { group, version, plural } = StageSetGVK;
-  const base = namespace === undefined ? `/apis/${group}/${version}/${plural}` : `/apis/${group}/${version}/namespaces/${encodeURIComponent(namespace)}/${plural}`;
-  if (name) return [(await client.get<StageSet>(`${base}/${encodeURIComponent(name)}`)).body];
-  const items = (await client.get<{ items: StageSet[] }>(base)).body.items;
+  if (name) return [(await client.get<StageSet>(stageSetsPath(namespace, name))).body];
+  const items = (await client.get<{ items: StageSet[] }>(stageSetsPath(namespace))).body.items;
   return items.sort((a, b) => `${a.metadata?.namespace}/${a.metadata?.name}`.localeCompare(`${b.metadata?.namespace}/${b.metadata?.name}`));
 }
 

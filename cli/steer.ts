@@ -1,13 +1,11 @@
 // Commands that change a StageSet, as the user (their kubeconfig and RBAC): approve a stage's
 // revision (the admission webhook checks the approve verb and records it), request a reconcile
 // (and follow it live with --wait), suspend and resume.
-import { StageSetGVK, type StageSet } from "../capabilities/api";
+import { stageSetsPath as stageSetPath, type StageSet } from "../capabilities/api";
 import { requestedAtAnnotation } from "../capabilities/engine";
 import type { KubeClient } from "../capabilities/kube";
 import { approvalsAnnotation, approveAnnotation, parseApprovals } from "../capabilities/promotion";
 import { paint, shortRevision, toneOf, type Style } from "./output";
-
-export const stageSetPath = (namespace: string, name: string) => `/apis/${StageSetGVK.group}/${StageSetGVK.version}/namespaces/${encodeURIComponent(namespace)}/${StageSetGVK.plural}/${encodeURIComponent(name)}`;
 
 export async function readStageSet(client: KubeClient, namespace: string, name: string): Promise<StageSet> {
   return (await client.get<StageSet>(stageSetPath(namespace, name))).body;

@@ -1,9 +1,9 @@
 // Admission for promotion control, which needs the API server: whether the user may approve
 // (a SubjectAccessReview for the request's user, as Kubernetes' CSR approval asks for its
 // `approve` verb), and whether spec.dependsOn closes a cycle through the StageSets there are now.
-import { StageSetGVK, type StageSet } from "../api";
+import { StageSetGVK, stageSetsPath, type StageSet } from "../api";
 import type { KubeClient } from "../kube";
-import { approvalsAnnotation, approveAnnotation, approveRequestProblem, approveVerb, dependencyKeys, findCycle, parseApprovals, parseApproveRequest, withApproval } from "../promotion";
+import { approvalsAnnotation, approveAnnotation, approveRequestProblem, approveVerb, dependencyKeys, findCycle, formatInstant, parseApprovals, parseApproveRequest, withApproval } from "../promotion";
 
 export interface UserInfo {
   username?: string;
@@ -35,7 +35,7 @@ export async function admitApproval(ss: StageSet, old: StageSet | undefined, use
   const value = ss.metadata?.annotations?.[approveAnnotation];
   if (value === undefined || approveRequestProblem(ss.spec?.stages ?? [], value) || !(await may())) return changes;
   const request = parseApproveRequest(value) as { stage: string; revision: string };
-  const approvedAt = now.toISOString().replace(/\.\d+Z$/, "Z");
+  const approvedAt = formatInstant(now.getTime());
   // Bound to the content the stage is trying now (the stored status): the same revision republished with other content is not approved.
   const trying = old?.status?.stages?.find(s => s.name === request.stage);
   const digest = trying?.attemptedRevision === request.revision ? trying.attemptedDigest : undefined;
@@ -78,7 +78,6 @@ export async function dependencyCycle(client: KubeClient, ss: StageSet): Promise
   const self = `${ss.metadata?.namespace}/${ss.metadata?.name}`;
   const edges = dependencyKeys(ss);
   if (edges.length === 0) return undefined;
-  const { group, version, plural } = StageSetGVK;
   const graph = new Map<string, string[]>([[self, edges]]);
   const pending = [...edges];
   while (pending.length > 0) {
@@ -86,7 +85,7 @@ export async function dependencyCycle(client: KubeClient, ss: StageSet): Promise
     if (graph.has(key)) continue;
     if (graph.size >= maxDependencyWalk) return `spec.dependsOn: more than ${maxDependencyWalk} StageSets are reachable through it; a dependency graph this large cannot be checked for cycles`;
     const [namespace, name] = key.split("/");
-    const res = await client.get<StageSet>(`/apis/${group}/${version}/namespaces/${encodeURIComponent(namespace!)}/${plural}/${encodeURIComponent(name!)}`, { allow: [404] });
+    const res = await client.get<StageSet>(stageSetsPath(namespace, name), { allow: [404] });
     const next = res.status === 404 ? [] : dependencyKeys(res.body);
     graph.set(key, next);
     pending.push(...next);

@@ -4,6 +4,13 @@ import { a, RegisterKind } from "pepr";
 
 export const StageSetGVK = { group: "stageset.dev", version: "v1alpha1", kind: "StageSet", plural: "stagesets" } as const;
 
+/** The API path of StageSets: every namespace's, one namespace's, or one StageSet's (plus a subresource such as "/status"). */
+export function stageSetsPath(namespace?: string, name?: string, sub = ""): string {
+  const { group, version, plural } = StageSetGVK;
+  const scope = namespace === undefined ? "" : `/namespaces/${encodeURIComponent(namespace)}`;
+  return `/apis/${group}/${version}${scope}/${plural}${name === undefined ? "" : `/${encodeURIComponent(name)}${sub}`}`;
+}
+
 export interface ObjectRef {
   apiVersion: string;
   kind: string;

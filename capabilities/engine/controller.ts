@@ -21,7 +21,7 @@ import { LiveHealth } from "./live-health";
 import { ApplySnapshots } from "./apply-snapshots";
 import { eventRecorder, keyString } from "./status";
 import { WorkQueue, type Outcome } from "./queue";
-import { durationOr, parseDuration, StageSetGVK } from "../api";
+import { durationOr, parseDuration, stageSetsPath } from "../api";
 import { InitialSync } from "./initial-sync";
 import { notifierFor } from "./notifications";
 import { approvalsAnnotation, dependencyKeys, unadmittedNamespaces, type ResolvedDependency } from "../promotion";
@@ -154,8 +154,7 @@ export class Controller {
   /** The StageSets there are now, for synced(); tried again every 2 s until the API server answers. */
   private async listAtStart(): Promise<void> {
     const log = this.deps.log;
-    const { group, version, plural } = StageSetGVK;
-    const paths = this.namespaces ? [...this.namespaces].map(ns => `/apis/${group}/${version}/namespaces/${ns}/${plural}`) : [`/apis/${group}/${version}/${plural}`];
+    const paths = this.namespaces ? [...this.namespaces].map(ns => stageSetsPath(ns)) : [stageSetsPath()];
     // Pepr's watch never delivers these: they are not ours to wait for.
     const ignored = new Set(envList("PEPR_ADDITIONAL_IGNORED_NAMESPACES"));
     while (!this.stopped) {

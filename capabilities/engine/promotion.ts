@@ -44,7 +44,7 @@ export async function holdStart(run: Run, why: string, intervalMs: number): Prom
   if (waiting.length === 0) return undefined;
   const message = `A new run (${why}) waits for ${waiting.join("; ")}`;
   await hold(run, Reason.DependencyNotReady, message, "waiting");
-  // A dependency's watch event wakes this StageSet (the controller's dependents index); the resync is a fallback.
+  // An event of the dependency wakes this StageSet (the controller looks for its dependents); the resync is a fallback.
   return { kind: "resync", afterMs: intervalMs };
 }
 

@@ -2,7 +2,7 @@
 // it whole, so removed stages and revisions disappear, preconditioned on the resourceVersion
 // the writer last saw) and Kubernetes Events.
 import { hostname } from "node:os";
-import { StageSetGVK, type StageSet, type StageSetStatus } from "../api";
+import { StageSetGVK, stageSetsPath, type StageSet, type StageSetStatus } from "../api";
 import type { KubeClient } from "../kube";
 
 export interface StageSetKey {
@@ -13,7 +13,7 @@ export interface StageSetKey {
 export const keyString = (k: StageSetKey) => `${k.namespace}/${k.name}`;
 
 export function stageSetPath(k: StageSetKey, sub = ""): string {
-  return `/apis/${StageSetGVK.group}/${StageSetGVK.version}/namespaces/${encodeURIComponent(k.namespace)}/${StageSetGVK.plural}/${encodeURIComponent(k.name)}${sub}`;
+  return stageSetsPath(k.namespace, k.name, sub);
 }
 
 export async function readStageSet(client: KubeClient, k: StageSetKey): Promise<StageSet | undefined> {
