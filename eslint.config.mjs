@@ -41,6 +41,13 @@ export default [
     },
   },
   {
+    files: ["cli/ui/assets/*.js"],
+    languageOptions: {
+      sourceType: "script",
+      globals: { document: "readonly", window: "readonly", location: "readonly", performance: "readonly", fetch: "readonly", EventSource: "readonly", CSS: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly" },
+    },
+  },
+  {
     files: ["bin/**/*.mjs"],
     languageOptions: { sourceType: "module", globals: { process: "readonly" } },
   },

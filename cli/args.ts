@@ -8,7 +8,7 @@ export interface Parsed {
 }
 
 /** Flags that take a value; the rest are switches. `-n x`, `--namespace=x`, `-A`. */
-const valued: Record<string, string> = { n: "namespace", namespace: "namespace", o: "output", output: "output", stage: "stage", revision: "revision", timeout: "timeout", url: "url", kubeconfig: "kubeconfig", context: "context" };
+const valued: Record<string, string> = { n: "namespace", namespace: "namespace", o: "output", output: "output", stage: "stage", revision: "revision", timeout: "timeout", url: "url", "gate-url": "gate-url", port: "port", kubeconfig: "kubeconfig", context: "context" };
 const switches: Record<string, string> = { A: "all-namespaces", "all-namespaces": "all-namespaces", wait: "wait", h: "help", help: "help", "no-color": "no-color" };
 
 export class UsageError extends Error {}

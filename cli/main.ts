@@ -26,6 +26,7 @@ export const usage = `stageset: see, diff and steer StageSet releases (with your
   stageset suspend NAME | resume NAME               stop or resume reconciling
   stageset gate NS/NAME/STAGE [--url URL]           ask the gate (exit 1 unless it answers 200)
   stageset events NAME [-n NS]                      the StageSet's Events
+  stageset ui [-n NS | -A] [--port P] [--gate-url U] a live, read-only view in your browser (on 127.0.0.1)
 
 Flags: -n/--namespace, -A/--all-namespaces, -o/--output, --context, --kubeconfig, --no-color.
 Exit codes: 0 done, 1 the answer is no, 2 usage error, 3 the cluster refused or failed.`;
@@ -119,12 +120,27 @@ const commands: Record<string, (ctx: Ctx) => Promise<number>> = {
   suspend: async ctx => (await setSuspended(ctx.client, ctx.namespace, ctx.name(), true), say(ctx, `StageSet ${ctx.namespace}/${ctx.name()} suspended`)),
   resume: async ctx => (await setSuspended(ctx.client, ctx.namespace, ctx.name(), false), say(ctx, `StageSet ${ctx.namespace}/${ctx.name()} resumed`)),
   gate: async ctx => {
-    const answer = await askGate(flag(ctx, "url") ?? ctx.io.env.STAGESET_GATE_URL ?? "http://127.0.0.1:8082", ctx.args[0] ?? fail("gate needs <namespace>/<stageset>/<stage>"));
+    const answer = await askGate(gateUrl(ctx, "url"), ctx.args[0] ?? fail("gate needs <namespace>/<stageset>/<stage>"));
     ctx.io.out(`${answer.status} ${answer.body}`);
     return answer.status === 200 ? 0 : 1;
   },
   events: async ctx => say(ctx, renderEvents(await readEvents(ctx.client, ctx.namespace, ctx.name()), ctx.now, ctx.style)),
+  ui: async ctx => {
+    const portText = flag(ctx, "port") ?? "0";
+    const port = /^\d{1,5}$/.test(portText) && Number(portText) <= 65535 ? Number(portText) : fail(`--port ${portText}: a port number (0 for any free port)`);
+    const all = ctx.flags["all-namespaces"] === true;
+    // Loaded only for this command: the other commands start without the web server.
+    const { startUi } = await import("./ui/server");
+    const ui = await startUi({ client: ctx.client, namespace: all ? undefined : ctx.namespace, port, gateUrl: gateUrl(ctx, "gate-url") });
+    ctx.io.out(`stageset ui: read-only view of StageSets in ${all ? "all namespaces" : `namespace ${ctx.namespace}`}\nopen ${ui.url}\n(Ctrl-C stops it)`);
+    await new Promise(ok => (process.once("SIGINT", ok), process.once("SIGTERM", ok)));
+    await ui.close();
+    return 0;
+  },
 };
+
+/** The gate to ask: the flag, else STAGESET_GATE_URL, else npm start's (or a port-forward's) address. */
+const gateUrl = (ctx: Ctx, name: string) => flag(ctx, name) ?? ctx.io.env.STAGESET_GATE_URL ?? "http://127.0.0.1:8082";
 
 /** The flags each command takes (besides --context, --kubeconfig and --no-color): any other is a usage error, not silently ignored. */
 const accepts: Record<string, string[]> = {
@@ -138,13 +154,14 @@ const accepts: Record<string, string[]> = {
   resume: ["namespace"],
   gate: ["url"],
   events: ["namespace"],
+  ui: ["namespace", "all-namespaces", "port", "gate-url"],
 };
 
 async function run({ command, args, flags }: Parsed, kube: { client: KubeClient; namespace: string }, io: Io, style: Style): Promise<number> {
   const handler = commands[command] ?? fail(`unknown command ${JSON.stringify(command)}`);
   const stray = Object.keys(flags).filter(f => !["context", "kubeconfig", "no-color", ...accepts[command]!].includes(f));
   if (stray.length > 0) fail(`${command} does not take --${stray.join(", --")}`);
-  if (flags["all-namespaces"] && args[0]) fail("get -A lists every namespace; a StageSet is got by name in one namespace (-n)");
+  if (flags["all-namespaces"] && args[0] && command === "get") fail("get -A lists every namespace; a StageSet is got by name in one namespace (-n)");
   if (flags.namespace === "") fail("-n needs a namespace");
   const output = typeof flags.output === "string" ? flags.output : undefined;
   if (output && !["json", "yaml"].includes(output)) throw new UsageError(`-o ${output}: json or yaml`);

@@ -12,11 +12,12 @@ step "type check"
 npx tsc -p tsconfig.json --noEmit
 step "lint"
 npx eslint --max-warnings=0 .
-step "test tools: control plane, Flagger and Argo clients, Helm, Prometheus (cached after the first run)"
+step "test tools: control plane, Flagger and Argo clients, Helm, Prometheus, Chromium (cached after the first run)"
 bash scripts/build-harness.sh >/dev/null
 bash scripts/build-gate-clients.sh >/dev/null
 bash scripts/build-helm.sh >/dev/null
 bash scripts/fetch-prometheus.sh >/dev/null
+bash scripts/install-browser.sh >/dev/null
 step "tests"
 reports="$(mktemp -d)"
 status=0

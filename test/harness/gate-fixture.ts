@@ -19,7 +19,6 @@ export class GateFixture {
   constructor(prefix: string) {
     beforeAll(async () => {
       this.ns = await createTestNamespace(prefix);
-      await K8s(kind.Namespace).Apply({ metadata: { name: "pepr-system" } }); // where Pepr keeps its store
       this.artifacts = await startArtifactServer();
       await this.start();
     });

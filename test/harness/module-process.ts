@@ -3,6 +3,7 @@
 // its gate and metrics over HTTP, as Flagger, Argo and Prometheus do.
 import { watcherNodeOptions } from "../../scripts/watcher-env";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { K8s, kind } from "pepr";
 import { killChild, readyLine } from "./controller-process";
 import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
@@ -48,6 +49,9 @@ export function bundleModule(): string {
 }
 
 export async function spawnModule(opts: ModuleOptions): Promise<ModuleProcess> {
+  // Pepr keeps its store there and starts its watches only once the store is set up (as in a
+  // cluster, where its pods run in that namespace).
+  await K8s(kind.Namespace).Apply({ metadata: { name: "pepr-system" } });
   // Pepr's watcher serves /healthz and /metrics over TLS: any certificate will do.
   const pki = join(mkdtempSync(join(tmpdir(), "stageset-module-")), "pki");
   execFileSync(join(opts.harnessBinDir, "k8s-harness"), ["pki", pki]);

@@ -1,0 +1,267 @@
+// The `stageset ui` page: the overview (every StageSet as a pipeline of its stages) and a
+// StageSet's own page, kept live from the server's event stream. Every string from the cluster
+// is escaped before it is put into HTML: names are the tenant's, messages are free text.
+"use strict";
+
+const items = new Map();
+let source = { state: "Starting", detail: "", synced: false };
+let scope = "";
+let detailTimer;
+let detailShown = "";
+const main = document.getElementById("main");
+const connection = document.getElementById("connection");
+
+const entities = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const esc = value => String(value ?? "").replace(/[&<>"']/g, c => entities[c]);
+const phaseClass = word => `p-${String(word).replace(/[^A-Za-z]/g, "")}`;
+const shortRev = rev => (rev ? String(rev).replace(/(sha256:[0-9a-f]{12})[0-9a-f]+/, "$1") : "-");
+
+function ago(iso) {
+  const t = Date.parse(iso);
+  if (!iso || Number.isNaN(t)) return "";
+  const s = Math.max(0, Math.round((Date.now() - t) / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.floor(s / 60)}m`;
+  if (s < 172800) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
+}
+const when = (iso, label) => (iso ? `<time datetime="${esc(iso)}" title="${esc(label)} ${esc(iso)}" data-label="${esc(label)}">${esc(label)} ${ago(iso)} ago</time>` : "");
+const future = iso => (iso ? `<time datetime="${esc(iso)}">until ${esc(new Date(iso).toLocaleTimeString())}</time>` : "");
+
+// ---- overview --------------------------------------------------------------------------------
+
+function stageHtml(st) {
+  const title = `stage ${st.name}: ${st.phase}, revision ${st.revision || "none"}${st.message ? ` — ${st.message}` : ""}`;
+  return `<li class="stage ${phaseClass(st.phase)}" data-stage="${esc(st.name)}" data-phase="${esc(st.phase)}" title="${esc(title)}">` +
+    `<span class="sname">${esc(st.name)}</span><span class="phase">${esc(st.phase)}</span><span class="rev">${esc(shortRev(st.revision))}</span>` +
+    `${st.soakEndsAt && st.phase === "Ready" ? future(st.soakEndsAt) : when(st.since, "")}</li>`;
+}
+
+function actionsText(a) {
+  const parts = [];
+  if (a.succeeded) parts.push(`${a.succeeded} succeeded`);
+  if (a.running) parts.push(`${a.running} running`);
+  if (a.failed) parts.push(`${a.failed} failed`);
+  return parts.length ? `actions: ${parts.join(", ")}` : "";
+}
+
+function rowHtml(v) {
+  const href = `#/ss/${encodeURIComponent(v.namespace)}/${encodeURIComponent(v.name)}`;
+  const flags = [v.suspended ? "suspended" : "", v.deleting ? "being deleted" : ""].filter(Boolean).join(", ");
+  const meta = [flags, v.runStartedAt ? when(v.runStartedAt, "run started") : "", esc(actionsText(v.actions))].filter(Boolean).join(" · ");
+  const failure = v.failure ? `<p class="failure"><strong>${esc(v.failure.reason)}</strong>: ${esc(v.failure.message)} ${when(v.failure.at, "since")}</p>` : "";
+  return `<li class="ss" data-key="${esc(v.key)}" data-ready="${esc(v.ready)}"><div class="head">` +
+    `<a class="name" href="${esc(href)}">${esc(v.namespace)}/${esc(v.name)}</a>` +
+    `<span class="badge ${phaseClass(v.ready)}">Ready=${esc(v.ready)}</span><span class="reason">${esc(v.reason)}</span>` +
+    `<span class="meta">${meta}</span></div>` +
+    `<ol class="pipeline" aria-label="stages of ${esc(v.key)}">${v.stages.map(stageHtml).join("")}</ol>${failure}</li>`;
+}
+
+const filterText = () => (document.getElementById("filter")?.value ?? "").trim().toLowerCase();
+const onlyTrouble = () => document.getElementById("trouble")?.checked === true;
+
+function shown(v, text, trouble) {
+  if (trouble && v.ready === "True") return false;
+  if (!text) return true;
+  return `${v.key} ${v.reason} ${v.stages.map(s => `${s.name} ${s.phase}`).join(" ")}`.toLowerCase().includes(text);
+}
+
+function renderOverview() {
+  main.innerHTML = `<h2 id="overview-title">Releases <span id="count" class="meta"></span></h2>` +
+    `<div class="controls"><label>Filter <input id="filter" type="search" placeholder="namespace, name, reason, stage (press /)"></label>` +
+    `<label><input id="trouble" type="checkbox"> only not Ready</label></div>` +
+    `<div id="source-note"></div><ul id="list" class="list" aria-labelledby="overview-title"></ul>`;
+  document.getElementById("filter").addEventListener("input", applyFilter);
+  document.getElementById("trouble").addEventListener("change", applyFilter);
+  fillList();
+}
+
+function fillList() {
+  const list = document.getElementById("list");
+  if (!list) return;
+  const text = filterText();
+  const trouble = onlyTrouble();
+  const sorted = [...items.values()].sort((a, b) => a.key.localeCompare(b.key));
+  list.innerHTML = sorted.map(rowHtml).join("");
+  if (text || trouble) applyFilter();
+  showSource();
+  performance.mark("stagesets-rendered", { detail: sorted.length });
+}
+
+function applyFilter() {
+  const text = filterText();
+  const trouble = onlyTrouble();
+  let count = 0;
+  for (const row of document.querySelectorAll("#list > li")) {
+    const v = items.get(row.dataset.key);
+    row.hidden = !v || !shown(v, text, trouble);
+    if (!row.hidden) count++;
+  }
+  setCount(count);
+}
+
+function setCount(visible) {
+  const count = document.getElementById("count");
+  if (count) count.textContent = visible === items.size ? `(${items.size})` : `(${visible} of ${items.size})`;
+}
+
+function showSource() {
+  const note = document.getElementById("source-note");
+  if (!note) return;
+  const trouble = source.state === "Forbidden" || source.state === "Failing" || source.state === "NotServed";
+  note.className = trouble ? "banner" : "";
+  note.setAttribute("role", trouble ? "alert" : "status");
+  note.textContent = trouble ? `Cannot read StageSets (${source.state}): ${source.detail}` : source.synced ? (items.size ? "" : "No StageSets found.") : "Listing StageSets…";
+  setCount(document.querySelectorAll("#list > li:not([hidden])").length);
+}
+
+/** One StageSet changed: its row replaced in place (or added where it sorts), nothing else redrawn. */
+function patchRow(key, view) {
+  const list = document.getElementById("list");
+  if (!list) return;
+  const old = list.querySelector(`li[data-key="${CSS.escape(key)}"]`);
+  if (!view) return old?.remove();
+  const tpl = document.createElement("template");
+  tpl.innerHTML = rowHtml(view);
+  const row = tpl.content.firstElementChild;
+  row.hidden = !shown(view, filterText(), onlyTrouble());
+  if (old) return old.replaceWith(row);
+  const next = [...list.children].find(li => li.dataset.key.localeCompare(key) > 0);
+  list.insertBefore(row, next ?? null);
+}
+
+// ---- a StageSet's page -----------------------------------------------------------------------
+
+const table = (head, rows) => (rows.length ? `<table><thead><tr>${head.map(h => `<th scope="col">${esc(h)}</th>`).join("")}</tr></thead><tbody>${rows.map(r => `<tr>${r.join("")}</tr>`).join("")}</tbody></table>` : "<p>None.</p>");
+const cell = (text, cls = "") => `<td${cls ? ` class="${cls}"` : ""}>${esc(text)}</td>`;
+const badge = word => `<td><span class="badge ${phaseClass(word)}">${esc(word)}</span></td>`;
+
+function gateHtml(answer) {
+  if (!answer) return "";
+  if (answer.status === undefined) return `<span class="badge g-none">gate not reachable</span> <span class="meta">${esc(answer.answer)}</span>`;
+  return `<span class="badge ${answer.status === 200 ? "g-open" : "g-closed"}" data-gate="${answer.status}">gate ${answer.status} ${esc(answer.answer)}</span>`;
+}
+
+function stageDetailHtml(st, d) {
+  const tree = d.tree.find(t => t.name === st.name);
+  const gate = d.gate.answers.find(a => a.stage === st.name);
+  const objects = tree?.problem ? `<p class="banner">inventory unreadable: ${esc(tree.problem)}</p>` :
+    table(["Object", "Health", "Message"], (tree?.objects ?? []).map(o => [cell(o.id), badge(o.health.status), cell(o.health.message, "msg")]));
+  return `<section class="stage-detail" data-stage="${esc(st.name)}" aria-label="stage ${esc(st.name)}"><h4>stage ${esc(st.name)} <span class="badge ${phaseClass(st.phase)}">${esc(st.phase)}</span> ${gateHtml(gate)}</h4>` +
+    `<dl class="facts"><dt>revision tried</dt><dd>${esc(st.revision || "-")}</dd><dt>revision applied</dt><dd>${esc(st.appliedRevision || "-")}</dd>` +
+    `<dt>in phase since</dt><dd>${when(st.since, "") || "-"}</dd><dt>applied</dt><dd>${when(st.appliedAt, "") || "-"}</dd>` +
+    (st.soakEndsAt ? `<dt>soak ends</dt><dd>${esc(st.soakEndsAt)}</dd>` : "") +
+    (d.messages[st.name] ? `<dt>message</dt><dd class="msg">${esc(d.messages[st.name])}</dd>` : "") + `</dl>${objects}</section>`;
+}
+
+function renderDetail(d) {
+  const v = d.view;
+  const ready = d.conditions.find(c => c.type === "Ready");
+  main.innerHTML = `<p><a href="#/">← all releases</a></p><h2>StageSet ${esc(v.key)}</h2>` +
+    `<p><span class="badge ${phaseClass(v.ready)}">Ready=${esc(v.ready)}</span> <strong>${esc(v.reason)}</strong> ${esc(ready?.message ?? "")}</p>` +
+    (v.failure ? `<p class="failure" role="alert"><strong>${esc(v.failure.reason)}</strong>: ${esc(v.failure.message)}</p>` : "") +
+    `<p class="meta">${v.suspended ? "suspended · " : ""}${v.runStartedAt ? when(v.runStartedAt, "run started") : "no run yet"} · gate at ${esc(d.gate.url)}</p>` +
+    `<h3>Stages</h3>${v.stages.map(st => stageDetailHtml(st, d)).join("")}` +
+    `<h3>Action ledger</h3>${table(["Stage", "Hook", "Action", "Revision", "Phase", "Attempts", "Started", "Finished", "Message"], d.actions.map(a => [cell(a.stage), cell(a.hook), cell(a.name), cell(shortRev(a.revision)), badge(a.phase), cell(a.attempts), cell(a.startedAt), cell(a.finishedAt ?? ""), cell(a.message ?? "", "msg")]))}` +
+    `<h3>Approvals</h3>${table(["Stage", "Revision", "By", "At"], d.approvals.map(a => [cell(a.stage), cell(shortRev(a.revision)), cell(a.approvedBy), cell(a.approvedAt)]))}` +
+    `<h3>Conditions</h3>${table(["Type", "Status", "Reason", "Message", "Since"], d.conditions.map(c => [cell(c.type), badge(c.status), cell(c.reason), cell(c.message, "msg"), cell(c.lastTransitionTime)]))}` +
+    `<h3>Recent Events</h3>${d.eventsError ? `<p class="banner">${esc(d.eventsError)}</p>` : table(["Time", "Type", "Reason", "Message"], d.events.map(e => [cell(e.time), badge(e.type), cell(e.reason), cell(e.message, "msg")]))}`;
+  performance.mark("stageset-detail-rendered");
+}
+
+async function loadDetail(namespace, name) {
+  const res = await fetch(`/api/stagesets/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`);
+  if (detailShown !== `${namespace}/${name}`) return;
+  if (!res.ok) {
+    main.innerHTML = `<p><a href="#/">← all releases</a></p><p class="banner" role="alert">${esc(await res.text())}</p>`;
+    return;
+  }
+  const scrolled = window.scrollY;
+  renderDetail(await res.json());
+  window.scrollTo(0, scrolled);
+}
+
+// ---- routing and the live stream -----------------------------------------------------------
+
+function route() {
+  clearInterval(detailTimer);
+  const m = /^#\/ss\/([^/]+)\/([^/]+)$/.exec(location.hash);
+  if (!m) {
+    detailShown = "";
+    document.title = "StageSet releases";
+    return renderOverview();
+  }
+  const [namespace, name] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
+  detailShown = `${namespace}/${name}`;
+  document.title = `StageSet ${detailShown}`;
+  main.innerHTML = "<p>Loading…</p>";
+  main.focus();
+  void loadDetail(namespace, name);
+  // Objects' health and the gate change without the StageSet changing: look again every few seconds.
+  detailTimer = setInterval(() => void loadDetail(namespace, name), 5000);
+}
+
+let detailReload;
+function changed(upsert, remove) {
+  for (const v of upsert) items.set(v.key, v);
+  for (const key of remove) items.delete(key);
+  if (detailShown) {
+    if (upsert.some(v => v.key === detailShown) || remove.includes(detailShown)) {
+      clearTimeout(detailReload);
+      const [namespace, name] = detailShown.split("/");
+      detailReload = setTimeout(() => void loadDetail(namespace, name), 150);
+    }
+    return;
+  }
+  for (const v of upsert) patchRow(v.key, v);
+  for (const key of remove) patchRow(key, undefined);
+  showSource();
+}
+
+function connect() {
+  const stream = new EventSource("/events");
+  stream.addEventListener("open", () => {
+    connection.textContent = "live";
+    connection.className = "live";
+  });
+  stream.addEventListener("error", () => {
+    connection.textContent = "disconnected: retrying…";
+    connection.className = "down";
+  });
+  stream.addEventListener("snapshot", e => {
+    const snap = JSON.parse(e.data);
+    items.clear();
+    for (const v of snap.items) items.set(v.key, v);
+    source = snap.source;
+    scope = snap.scope;
+    document.getElementById("scope").textContent = `watching ${scope}`;
+    if (!detailShown) fillList();
+  });
+  stream.addEventListener("change", e => {
+    const c = JSON.parse(e.data);
+    changed(c.upsert, c.remove);
+  });
+  stream.addEventListener("source", e => {
+    source = JSON.parse(e.data);
+    showSource();
+  });
+}
+
+// Relative times age in place; nothing is fetched for it.
+setInterval(() => {
+  for (const t of document.querySelectorAll("time[data-label]")) t.textContent = `${t.dataset.label} ${ago(t.getAttribute("datetime"))} ago`.trim();
+}, 15000);
+
+document.addEventListener("keydown", e => {
+  if (e.key === "/" && document.activeElement?.tagName !== "INPUT") {
+    const filter = document.getElementById("filter");
+    if (filter) {
+      e.preventDefault();
+      filter.focus();
+    }
+  }
+});
+
+window.addEventListener("hashchange", route);
+route();
+connect();

@@ -1,0 +1,67 @@
+// A StageSet's own page: everything the overview shows, whole, plus each stage's objects with
+// their health now (from the ApplySet inventory, as `stageset tree`), the gate's answer for each
+// stage (asked as Flagger and Argo Rollouts ask it), the action ledger, approvals and the
+// StageSet's recent Events. Read with the user's kubeconfig when the page asks.
+import type { ActionRecord, ApprovalRecord, Condition, StageSet } from "../../capabilities/api";
+import type { Discovery, KubeClient } from "../../capabilities/kube";
+import { readEvents, type EventRow } from "../events";
+import { askGate } from "../gate";
+import { readTree, type TreeStage } from "../tree";
+import { viewOf, type StageSetView } from "./model";
+
+export interface GateView {
+  stage: string;
+  /** 200 open, 403 closed; absent when the gate could not be asked. */
+  status?: number;
+  answer: string;
+}
+
+export interface StageSetDetail {
+  view: StageSetView;
+  conditions: Condition[];
+  /** Each stage's message whole (the overview cuts it). */
+  messages: Record<string, string>;
+  tree: TreeStage[];
+  gate: { url: string; answers: GateView[] };
+  actions: ActionRecord[];
+  approvals: ApprovalRecord[];
+  events: EventRow[];
+  eventsError?: string;
+}
+
+/** Recent Events shown: the newest ones. */
+const eventsShown = 20;
+
+export async function readDetail(client: KubeClient, discovery: Discovery, ss: StageSet, gateUrl: string): Promise<StageSetDetail> {
+  const namespace = ss.metadata!.namespace!;
+  const name = ss.metadata!.name!;
+  const stages = (ss.spec?.stages ?? []).map(s => s.name);
+  const [tree, answers, events] = await Promise.all([
+    readTree(client, discovery, ss),
+    Promise.all(stages.map(stage => gateAnswer(gateUrl, `${namespace}/${name}/${stage}`, stage))),
+    readEvents(client, namespace, name).then(
+      rows => ({ rows: rows.slice(-eventsShown) }),
+      (err: unknown) => ({ rows: [] as EventRow[], error: err instanceof Error ? err.message : String(err) }),
+    ),
+  ]);
+  return {
+    view: viewOf(ss),
+    conditions: ss.status?.conditions ?? [],
+    messages: Object.fromEntries((ss.status?.stages ?? []).filter(st => st.message).map(st => [st.name, st.message!])),
+    tree,
+    gate: { url: gateUrl, answers },
+    actions: ss.status?.actions ?? [],
+    approvals: ss.status?.approvals ?? [],
+    events: events.rows,
+    ...("error" in events ? { eventsError: events.error } : {}),
+  };
+}
+
+async function gateAnswer(gateUrl: string, path: string, stage: string): Promise<GateView> {
+  try {
+    const a = await askGate(gateUrl, path);
+    return { stage, status: a.status, answer: a.body };
+  } catch (err) {
+    return { stage, answer: err instanceof Error ? err.message : String(err) };
+  }
+}
