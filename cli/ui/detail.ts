@@ -2,7 +2,7 @@
 // their health now (from the ApplySet inventory, as `stageset tree`), the gate's answer for each
 // stage (asked as Flagger and Argo Rollouts ask it), the action ledger, approvals and the
 // StageSet's recent Events. Read with the user's kubeconfig when the page asks.
-import type { ActionRecord, ApprovalRecord, Condition, StageSet } from "../../capabilities/api";
+import type { ActionRecord, ApprovalRecord, Condition, StageSet, StageStatus } from "../../capabilities/api";
 import type { Discovery, KubeClient } from "../../capabilities/kube";
 import { readEvents, type EventRow } from "../events";
 import { askGate } from "../gate";
@@ -19,8 +19,8 @@ export interface GateView {
 export interface StageSetDetail {
   view: StageSetView;
   conditions: Condition[];
-  /** Each stage's message whole (the overview cuts it). */
-  messages: Record<string, string>;
+  /** Each stage's status whole: full revisions and digests, when applied, the message uncut. */
+  stages: StageStatus[];
   tree: TreeStage[];
   gate: { url: string; answers: GateView[] };
   actions: ActionRecord[];
@@ -47,7 +47,7 @@ export async function readDetail(client: KubeClient, discovery: Discovery, ss: S
   return {
     view: viewOf(ss),
     conditions: ss.status?.conditions ?? [],
-    messages: Object.fromEntries((ss.status?.stages ?? []).filter(st => st.message).map(st => [st.name, st.message!])),
+    stages: ss.status?.stages ?? [],
     tree,
     gate: { url: gateUrl, answers },
     actions: ss.status?.actions ?? [],

@@ -3,17 +3,18 @@
 // make every page load heavy; the StageSet's own page shows it whole.
 import { Reason, type ActionRecord, type StageSet } from "../../capabilities/api";
 import { summarize } from "../get";
+import { shortRevision } from "../output";
 
+/** A stage in the overview: kept small, since a page gets a thousand StageSets of them at once (its own page has the rest). */
 export interface StageView {
   name: string;
   phase: string;
-  /** The revision last tried, and the one applied and verified. */
+  /** The revision last tried, its digest cut to 12 hex digits. */
   revision: string;
-  appliedRevision: string;
-  /** When the stage entered its phase, and when it was last applied. */
+  /** When the stage entered its phase. */
   since?: string;
-  appliedAt?: string;
   soakEndsAt?: string;
+  /** Only when the stage is not Ready: what it waits for or why it failed. */
   message?: string;
 }
 
@@ -68,12 +69,10 @@ export function viewOf(ss: StageSet): StageSetView {
       return {
         name: st.name,
         phase: st.phase,
-        revision: st.revision,
-        appliedRevision: st.appliedRevision,
+        revision: st.revision ? shortRevision(st.revision) : "",
         ...(st.since ? { since: st.since } : {}),
-        ...(full?.lastAppliedTime ? { appliedAt: full.lastAppliedTime } : {}),
         ...(full?.soakEndsAt ? { soakEndsAt: full.soakEndsAt } : {}),
-        ...(full?.message ? { message: cut(full.message) } : {}),
+        ...(full?.message && st.phase !== "Ready" ? { message: cut(full.message) } : {}),
       };
     }),
     actions: tally(ledger),

@@ -119,6 +119,43 @@ describe("stageset ui", () => {
     await page.close();
   });
 
+  it("draws a long list whole and in order (in chunks after the first screen), filters it, and updates a row in place", async () => {
+    // A namespace no controller watches: its StageSets' status is written here, as a controller would.
+    const many = await createTestNamespace("ui-many");
+    const other = spawn(process.execPath, [join(root, "bin/stageset.mjs"), "ui", "-n", many], { env: { ...process.env, KUBECONFIG: inject("kubeconfig") }, stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      const manyUrl = (await readyLine(other, /open (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/, "stageset ui"))[1]!;
+      const names = Array.from({ length: 400 }, (_, i) => `r-${String(i).padStart(3, "0")}`);
+      const status = (i: number) => ({ conditions: [{ type: "Ready", status: i % 7 === 0 ? "False" : "True", reason: i % 7 === 0 ? "HealthDegraded" : "ReconciliationSucceeded", message: "", lastTransitionTime: new Date().toISOString() }], stages: [{ name: "only", phase: i % 7 === 0 ? "Degraded" : "Ready", message: "x" }] });
+      for (let i = 0; i < names.length; i += 20) {
+        await Promise.all(names.slice(i, i + 20).map(async (name, j) => {
+          await K8s(StageSet).Apply({ metadata: { name, namespace: many }, spec: { stages: [{ name: "only", sourceRef: { name: "none" } }] } } as StageSet);
+          await K8s(StageSet).PatchStatus({ metadata: { name, namespace: many }, status: status(i + j) } as StageSet);
+        }));
+      }
+      const page = await browser!.browser.newPage();
+      await page.goto(manyUrl);
+      await expect.poll(() => page.locator("#list > li").count(), { timeout: 30_000 }).toBe(names.length);
+      expect(await page.locator("#list > li").evaluateAll(els => els.map(e => e.getAttribute("data-key")))).toEqual(names.map(n => `${many}/${n}`));
+      // Keyboard: "/" goes to the filter.
+      await page.keyboard.press("/");
+      await page.keyboard.type("r-39");
+      await expect.poll(() => page.locator("#list > li:not([hidden])").evaluateAll(els => els.map(e => e.getAttribute("data-key")))).toEqual(names.filter(n => n.startsWith("r-39")).map(n => `${many}/${n}`));
+      expect(await page.locator("#count").textContent()).toBe(`(10 of ${names.length})`);
+      await page.locator("#filter").fill("");
+      await page.locator("#trouble").check();
+      await expect.poll(() => page.locator("#list > li:not([hidden])").count()).toBe(names.filter((_, i) => i % 7 === 0).length);
+      // A change to the last row: shown in place, the list still whole and in order.
+      await K8s(StageSet).PatchStatus({ metadata: { name: "r-399", namespace: many }, status: status(0) } as StageSet);
+      await expect.poll(() => page.locator(`li.ss[data-key="${many}/r-399"]`).getAttribute("data-ready")).toBe("False");
+      expect(await page.locator("#list > li").count()).toBe(names.length);
+      await page.close();
+    } finally {
+      await killChild(other, "SIGTERM");
+      await deleteTestNamespace(many);
+    }
+  }, 180_000);
+
   it("answers only the browser that opened its address with the token, at its own Host, on loopback", async () => {
     const base = new URL(url);
     const bare = `http://127.0.0.1:${base.port}`;

@@ -25,15 +25,16 @@ function ago(iso) {
   if (s < 172800) return `${Math.floor(s / 3600)}h`;
   return `${Math.floor(s / 86400)}d`;
 }
-const when = (iso, label) => (iso ? `<time datetime="${esc(iso)}" title="${esc(label)} ${esc(iso)}" data-label="${esc(label)}">${esc(label)} ${ago(iso)} ago</time>` : "");
+const when = (iso, label) => (iso ? `<time datetime="${esc(iso)}" data-label="${esc(label)}">${label ? `${esc(label)} ` : ""}${ago(iso)} ago</time>` : "");
 const future = iso => (iso ? `<time datetime="${esc(iso)}">until ${esc(new Date(iso).toLocaleTimeString())}</time>` : "");
 
 // ---- overview --------------------------------------------------------------------------------
 
+// A thousand StageSets of ten stages each are ten thousand of these: as little markup as will do.
 function stageHtml(st) {
-  const title = `stage ${st.name}: ${st.phase}, revision ${st.revision || "none"}${st.message ? ` — ${st.message}` : ""}`;
-  return `<li class="stage ${phaseClass(st.phase)}" data-stage="${esc(st.name)}" data-phase="${esc(st.phase)}" title="${esc(title)}">` +
-    `<span class="sname">${esc(st.name)}</span><span class="phase">${esc(st.phase)}</span><span class="rev">${esc(shortRev(st.revision))}</span>` +
+  const title = st.message ? ` title="${esc(`stage ${st.name}: ${st.message}`)}"` : "";
+  return `<li class="stage ${phaseClass(st.phase)}" data-stage="${esc(st.name)}" data-phase="${esc(st.phase)}"${title}>` +
+    `<b>${esc(st.name)}</b> ${esc(st.phase)} <span class="rev">${esc(st.revision || "-")}</span> ` +
     `${st.soakEndsAt && st.phase === "Ready" ? future(st.soakEndsAt) : when(st.since, "")}</li>`;
 }
 
@@ -76,17 +77,43 @@ function renderOverview() {
   fillList();
 }
 
+// The first screenful is drawn at once; the rest follows in chunks between frames, so the first
+// releases show without waiting for a thousand rows to be built.
+const firstRows = 60;
+const chunkRows = 250;
+let pending = [];
+let pendingSet = new Set();
+let chunkTimer;
+
 function fillList() {
   const list = document.getElementById("list");
   if (!list) return;
-  const text = filterText();
-  const trouble = onlyTrouble();
-  const sorted = [...items.values()].sort((a, b) => a.key.localeCompare(b.key));
-  list.innerHTML = sorted.map(rowHtml).join("");
-  if (text || trouble) applyFilter();
-  showSource();
-  performance.mark("stagesets-rendered", { detail: sorted.length });
+  clearTimeout(chunkTimer);
+  const keys = [...items.keys()].sort((a, b) => a.localeCompare(b));
+  list.innerHTML = keys.slice(0, firstRows).map(k => rowHtml(items.get(k))).join("");
+  pending = keys.slice(firstRows);
+  pendingSet = new Set(pending);
+  afterPaint("stagesets-first-painted", Math.min(keys.length, firstRows));
+  drawPending(keys.length);
 }
+
+function drawPending(total) {
+  const list = document.getElementById("list");
+  if (list && pending.length) {
+    const chunk = pending.splice(0, chunkRows);
+    for (const k of chunk) pendingSet.delete(k);
+    list.insertAdjacentHTML("beforeend", chunk.filter(k => items.has(k)).map(k => rowHtml(items.get(k))).join(""));
+    chunkTimer = setTimeout(() => drawPending(total));
+    return;
+  }
+  applyFilter();
+  showSource();
+  performance.mark("stagesets-rendered", { detail: total });
+  afterPaint("stagesets-painted", total);
+}
+
+/** Marks the frame after next: what was drawn has been painted (for the benchmark's figures). */
+const afterPaint = (name, detail) => requestAnimationFrame(() => requestAnimationFrame(() => performance.mark(name, { detail })));
 
 function applyFilter() {
   const text = filterText();
@@ -119,8 +146,16 @@ function showSource() {
 function patchRow(key, view) {
   const list = document.getElementById("list");
   if (!list) return;
+  // Not drawn yet: the chunk that draws it reads the newest view (a new one joins the queue in order).
+  if (pendingSet.has(key)) return;
   const old = list.querySelector(`li[data-key="${CSS.escape(key)}"]`);
   if (!view) return old?.remove();
+  if (!old && pending.length && key.localeCompare(pending[0]) > 0) {
+    const at = pending.findIndex(k => k.localeCompare(key) > 0);
+    pending.splice(at < 0 ? pending.length : at, 0, key);
+    pendingSet.add(key);
+    return;
+  }
   const tpl = document.createElement("template");
   tpl.innerHTML = rowHtml(view);
   const row = tpl.content.firstElementChild;
@@ -143,15 +178,16 @@ function gateHtml(answer) {
 }
 
 function stageDetailHtml(st, d) {
+  const full = d.stages.find(s => s.name === st.name) ?? {};
   const tree = d.tree.find(t => t.name === st.name);
   const gate = d.gate.answers.find(a => a.stage === st.name);
   const objects = tree?.problem ? `<p class="banner">inventory unreadable: ${esc(tree.problem)}</p>` :
     table(["Object", "Health", "Message"], (tree?.objects ?? []).map(o => [cell(o.id), badge(o.health.status), cell(o.health.message, "msg")]));
   return `<section class="stage-detail" data-stage="${esc(st.name)}" aria-label="stage ${esc(st.name)}"><h4>stage ${esc(st.name)} <span class="badge ${phaseClass(st.phase)}">${esc(st.phase)}</span> ${gateHtml(gate)}</h4>` +
-    `<dl class="facts"><dt>revision tried</dt><dd>${esc(st.revision || "-")}</dd><dt>revision applied</dt><dd>${esc(st.appliedRevision || "-")}</dd>` +
-    `<dt>in phase since</dt><dd>${when(st.since, "") || "-"}</dd><dt>applied</dt><dd>${when(st.appliedAt, "") || "-"}</dd>` +
+    `<dl class="facts"><dt>revision tried</dt><dd>${esc(full.attemptedRevision || "-")}</dd><dt>revision applied</dt><dd>${esc(full.appliedRevision || "-")}</dd>` +
+    `<dt>in phase since</dt><dd>${when(st.since, "") || "-"}</dd><dt>applied</dt><dd>${when(full.lastAppliedTime, "") || "-"}</dd>` +
     (st.soakEndsAt ? `<dt>soak ends</dt><dd>${esc(st.soakEndsAt)}</dd>` : "") +
-    (d.messages[st.name] ? `<dt>message</dt><dd class="msg">${esc(d.messages[st.name])}</dd>` : "") + `</dl>${objects}</section>`;
+    (full.message ? `<dt>message</dt><dd class="msg">${esc(full.message)}</dd>` : "") + `</dl>${objects}</section>`;
 }
 
 function renderDetail(d) {
@@ -229,6 +265,7 @@ function connect() {
     connection.className = "down";
   });
   stream.addEventListener("snapshot", e => {
+    performance.mark("snapshot-received", { detail: e.data.length });
     const snap = JSON.parse(e.data);
     items.clear();
     for (const v of snap.items) items.set(v.key, v);
@@ -249,7 +286,7 @@ function connect() {
 
 // Relative times age in place; nothing is fetched for it.
 setInterval(() => {
-  for (const t of document.querySelectorAll("time[data-label]")) t.textContent = `${t.dataset.label} ${ago(t.getAttribute("datetime"))} ago`.trim();
+  for (const t of document.querySelectorAll("time[data-label]")) t.textContent = `${t.dataset.label ? `${t.dataset.label} ` : ""}${ago(t.getAttribute("datetime"))} ago`;
 }, 15000);
 
 document.addEventListener("keydown", e => {
