@@ -49,7 +49,7 @@ export default [
   },
   {
     files: ["bin/**/*.mjs"],
-    languageOptions: { sourceType: "module", globals: { process: "readonly" } },
+    languageOptions: { sourceType: "module", globals: { process: "readonly", console: "readonly" } },
   },
   {
     files: ["**/*.cjs"],
