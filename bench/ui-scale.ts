@@ -13,6 +13,7 @@ import { KubeClient } from "../capabilities/kube";
 import { startUi } from "../cli/ui/server";
 import { kubectl, startControlPlane } from "../local-cluster/control-plane";
 import { launchBrowser } from "../test/harness/browser";
+import type { Page } from "playwright-core";
 import { runBench } from "./main";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -63,13 +64,16 @@ async function main(): Promise<void> {
 
     ui = await startUi({ client, port: 0, gateUrl: "http://127.0.0.1:9" });
     browser = await launchBrowser();
-    // CSP bypassed here only: the benchmark evaluates its probes as strings (the page itself never evaluates strings).
-    const page = await browser.browser.newPage({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
-    await page.goto(ui.url); // sets the cookie; the list follows once the informer has listed
-    const paints: number[] = [];
+    // Each load in a fresh browser context (nothing cached); the first starts as soon as the view has printed its address,
+    // before it has listed the StageSets, as a user who opens it at once.
     const firstScreens: number[] = [];
+    const paints: number[] = [];
+    let page!: Page;
     for (let load = 0; load < 5; load++) {
-      await page.goto(`${new URL(ui.url).origin}/`);
+      if (load > 0) await page.context().close();
+      // CSP bypassed here only: the benchmark evaluates its probes as strings (the page itself never evaluates strings).
+      page = await (await browser.browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true })).newPage();
+      await page.goto(ui.url);
       const painted = await page.waitForFunction(`performance.getEntriesByName("stagesets-painted").find(e => e.detail === ${count})?.startTime`, undefined, { timeout: 60_000 });
       paints.push(Math.round((await painted.jsonValue()) as number));
       firstScreens.push(Math.round((await page.evaluate(`performance.getEntriesByName("stagesets-first-painted").find(e => e.detail > 0).startTime`)) as number));
@@ -96,7 +100,8 @@ async function main(): Promise<void> {
     const heap = (await page.evaluate("performance.memory?.usedJSHeapSize ?? 0")) as number;
     console.log(`stageset ui -A, ${count} StageSets × ${stages} stages, headless Chromium ${browser.browser.version()}:`);
     console.log(`  navigation start to the first screen of releases painted: ${fmt(firstScreens)}   (target: under 1,000 ms)`);
-    console.log(`  navigation start to the whole list drawn and painted: ${fmt(paints)}`);
+    console.log(`    of which the first load, opened as the view started (before it had listed): ${firstScreens[0]} ms`);
+    console.log(`  navigation start to the whole list drawn and painted: ${fmt(paints)}; first load ${paints[0]} ms`);
     console.log(`  a status write to the changed stage shown on the open page: ${fmt(changes)}   (target: under 1,000 ms)`);
     console.log(`  baseline: one GET of all ${count} StageSets from the API server: ${listMs} ms, ${(listBytes / 1e6).toFixed(1)} MB of JSON`);
     console.log(`  page JS heap ${(heap / 2 ** 20).toFixed(0)} MiB; ui server RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB (with this benchmark's own client)`);

@@ -6,7 +6,16 @@ export interface GateAnswer {
   body: string;
 }
 
-export async function askGate(base: string, path: string): Promise<GateAnswer> {
+export interface AskOptions {
+  /** Per request; 10 s unless said. */
+  timeoutMs?: number;
+  /** Aborts the question (the asker is stopping). */
+  signal?: AbortSignal;
+  /** The flag that gives the gate's address, for the error message. */
+  flag?: string;
+}
+
+export async function askGate(base: string, path: string, opts: AskOptions = {}): Promise<GateAnswer> {
   const [namespace, name, stage, ...rest] = path.split("/");
   if (!namespace || !name || !stage || rest.length > 0) throw new Error(`${JSON.stringify(path)} is not <namespace>/<stageset>/<stage>`);
   const url = new URL(`gate/${[namespace, name, stage].map(encodeURIComponent).join("/")}`, base.endsWith("/") ? base : `${base}/`);
@@ -14,15 +23,16 @@ export async function askGate(base: string, path: string): Promise<GateAnswer> {
   let res: Response;
   try {
     // Plain mode, as Flagger and Argo Rollouts ask: the status code is the answer (JSON mode always answers 200).
-    res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    const timeout = AbortSignal.timeout(opts.timeoutMs ?? 10_000);
+    res = await fetch(url, { signal: opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout });
   } catch (err) {
-    throw new Error(`the gate at ${shown(base)} does not answer (${err instanceof Error ? (err.cause as Error | undefined)?.message ?? err.message : String(err)}); give its address with --url or STAGESET_GATE_URL`);
+    throw new Error(`the gate at ${shown(base)} does not answer (${err instanceof Error ? (err.cause as Error | undefined)?.message ?? err.message : String(err)}); give its address with ${opts.flag ?? "--url"} or STAGESET_GATE_URL`);
   }
   return { status: res.status, body: (await res.text()).trim() };
 }
 
 /** The URL without credentials, for messages. */
-function shown(base: string): string {
+export function shown(base: string): string {
   try {
     const u = new URL(base);
     u.username = "";

@@ -126,12 +126,26 @@ const commands: Record<string, (ctx: Ctx) => Promise<number>> = {
   },
   events: async ctx => say(ctx, renderEvents(await readEvents(ctx.client, ctx.namespace, ctx.name()), ctx.now, ctx.style)),
   ui: async ctx => {
+    if (ctx.args.length > 0) fail(`ui takes no StageSet name (it shows them all; open one in the page): ${JSON.stringify(ctx.args[0])}`);
     const portText = flag(ctx, "port") ?? "0";
     const port = /^\d{1,5}$/.test(portText) && Number(portText) <= 65535 ? Number(portText) : fail(`--port ${portText}: a port number (0 for any free port)`);
     const all = ctx.flags["all-namespaces"] === true;
     // Loaded only for this command: the other commands start without the web server.
-    const { startUi } = await import("./ui/server");
-    const ui = await startUi({ client: ctx.client, namespace: all ? undefined : ctx.namespace, port, gateUrl: gateUrl(ctx, "gate-url") });
+    const { startUi, unreadable } = await import("./ui/server");
+    let lastTrouble = "";
+    const ui = await startUi({
+      client: ctx.client,
+      namespace: all ? undefined : ctx.namespace,
+      port,
+      gateUrl: gateUrl(ctx, "gate-url"),
+      // The page shows it too, but whoever started the view may not be looking at a page yet.
+      onSource: ({ state, detail }) => {
+        const trouble = unreadable(state) ? `${state}: ${detail}` : "";
+        if (trouble === lastTrouble || (!trouble && state !== "Synced")) return;
+        ctx.io.err(trouble ? `stageset ui: cannot read StageSets (${trouble})` : "stageset ui: reading StageSets again");
+        lastTrouble = trouble;
+      },
+    });
     ctx.io.out(`stageset ui: read-only view of StageSets in ${all ? "all namespaces" : `namespace ${ctx.namespace}`}\nopen ${ui.url}\n(Ctrl-C stops it)`);
     await new Promise(ok => (process.once("SIGINT", ok), process.once("SIGTERM", ok)));
     await ui.close();
@@ -163,6 +177,7 @@ async function run({ command, args, flags }: Parsed, kube: { client: KubeClient;
   if (stray.length > 0) fail(`${command} does not take --${stray.join(", --")}`);
   if (flags["all-namespaces"] && args[0] && command === "get") fail("get -A lists every namespace; a StageSet is got by name in one namespace (-n)");
   if (flags.namespace === "") fail("-n needs a namespace");
+  if (flags["all-namespaces"] && typeof flags.namespace === "string") fail("-A means every namespace and -n one: give one of them");
   const output = typeof flags.output === "string" ? flags.output : undefined;
   if (output && !["json", "yaml"].includes(output)) throw new UsageError(`-o ${output}: json or yaml`);
   const namespace = typeof flags.namespace === "string" ? flags.namespace : kube.namespace;

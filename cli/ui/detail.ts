@@ -5,7 +5,7 @@
 import type { ActionRecord, ApprovalRecord, Condition, StageSet, StageStatus } from "../../capabilities/api";
 import type { Discovery, KubeClient } from "../../capabilities/kube";
 import { readEvents, type EventRow } from "../events";
-import { askGate } from "../gate";
+import { askGate, shown } from "../gate";
 import { readTree, type TreeStage } from "../tree";
 import { viewOf, type StageSetView } from "./model";
 
@@ -32,13 +32,16 @@ export interface StageSetDetail {
 /** Recent Events shown: the newest ones. */
 const eventsShown = 20;
 
-export async function readDetail(client: KubeClient, discovery: Discovery, ss: StageSet, gateUrl: string): Promise<StageSetDetail> {
+/** A gate that does not answer by then is shown as not reachable: the page should not wait on it. */
+const gateTimeoutMs = 2_000;
+
+export async function readDetail(client: KubeClient, discovery: Discovery, ss: StageSet, gateUrl: string, signal?: AbortSignal): Promise<StageSetDetail> {
   const namespace = ss.metadata!.namespace!;
   const name = ss.metadata!.name!;
   const stages = (ss.spec?.stages ?? []).map(s => s.name);
   const [tree, answers, events] = await Promise.all([
     readTree(client, discovery, ss),
-    Promise.all(stages.map(stage => gateAnswer(gateUrl, `${namespace}/${name}/${stage}`, stage))),
+    Promise.all(stages.map(stage => gateAnswer(gateUrl, `${namespace}/${name}/${stage}`, stage, signal))),
     readEvents(client, namespace, name).then(
       rows => ({ rows: rows.slice(-eventsShown) }),
       (err: unknown) => ({ rows: [] as EventRow[], error: err instanceof Error ? err.message : String(err) }),
@@ -49,7 +52,7 @@ export async function readDetail(client: KubeClient, discovery: Discovery, ss: S
     conditions: ss.status?.conditions ?? [],
     stages: ss.status?.stages ?? [],
     tree,
-    gate: { url: gateUrl, answers },
+    gate: { url: shown(gateUrl), answers },
     actions: ss.status?.actions ?? [],
     approvals: ss.status?.approvals ?? [],
     events: events.rows,
@@ -57,9 +60,9 @@ export async function readDetail(client: KubeClient, discovery: Discovery, ss: S
   };
 }
 
-async function gateAnswer(gateUrl: string, path: string, stage: string): Promise<GateView> {
+async function gateAnswer(gateUrl: string, path: string, stage: string, signal?: AbortSignal): Promise<GateView> {
   try {
-    const a = await askGate(gateUrl, path);
+    const a = await askGate(gateUrl, path, { timeoutMs: gateTimeoutMs, signal, flag: "--gate-url" });
     return { stage, status: a.status, answer: a.body };
   } catch (err) {
     return { stage, answer: err instanceof Error ? err.message : String(err) };

@@ -16,6 +16,8 @@ export interface SourceState {
 /** How long changes gather before they are sent: well inside the 1 s a change may take to show. */
 export const coalesceMs = 100;
 const heartbeatMs = 15_000;
+/** A page this far behind (a stalled tab, a slow link) is dropped rather than buffered without end: its browser reconnects and gets a fresh snapshot. */
+const maxBacklogBytes = 16 * 1024 * 1024;
 
 export class Hub {
   private readonly views = new Map<string, StageSetView>();
@@ -78,7 +80,13 @@ export class Hub {
   }
 
   private send(text: string): void {
-    for (const page of this.pages) page.write(text);
+    for (const page of this.pages) {
+      page.write(text);
+      if (page.writableLength > maxBacklogBytes) {
+        this.pages.delete(page);
+        page.destroy();
+      }
+    }
   }
 }
 

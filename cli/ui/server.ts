@@ -4,9 +4,10 @@
 //
 // It serves the user's cluster data with the user's credentials, so only the user may read it:
 // it listens on loopback only, answers only requests whose Host is its own address (a DNS
-// rebinding page cannot read it), and only a browser that opened the URL with the random token
-// it printed (the token becomes an HttpOnly, SameSite=Strict cookie). Pages load no external
-// asset, and the Content-Security-Policy forbids any.
+// rebinding page cannot read it), and only under a path that starts with the random token it
+// printed (a capability URL: no cookie, which another program on another loopback port could
+// be sent, and no link from another site can guess it). Pages load no external asset, and the
+// Content-Security-Policy forbids any.
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -14,9 +15,9 @@ import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stageSetsPath, type StageSet } from "../../capabilities/api";
-import { Discovery, Informer, objectKey, type KubeClient } from "../../capabilities/kube";
-import { readDetail } from "./detail";
-import { Hub } from "./hub";
+import { Discovery, Informer, objectKey, type InformerState, type KubeClient } from "../../capabilities/kube";
+import { readDetail, type StageSetDetail } from "./detail";
+import { Hub, type SourceState } from "./hub";
 import { viewOf } from "./model";
 
 export interface UiOptions {
@@ -26,6 +27,8 @@ export interface UiOptions {
   /** 0: any free port. */
   port: number;
   gateUrl: string;
+  /** Told when reading StageSets starts failing or recovers (the terminal says so too). */
+  onSource?: (source: SourceState) => void;
 }
 
 export interface Ui {
@@ -36,9 +39,9 @@ export interface Ui {
 
 const assetDir = join(dirname(fileURLToPath(import.meta.url)), "assets");
 const assets: Record<string, { type: string; body: Buffer }> = {
-  "/": { type: "text/html; charset=utf-8", body: readFileSync(join(assetDir, "index.html")) },
-  "/app.js": { type: "text/javascript; charset=utf-8", body: readFileSync(join(assetDir, "app.js")) },
-  "/app.css": { type: "text/css; charset=utf-8", body: readFileSync(join(assetDir, "app.css")) },
+  "": { type: "text/html; charset=utf-8", body: readFileSync(join(assetDir, "index.html")) },
+  "app.js": { type: "text/javascript; charset=utf-8", body: readFileSync(join(assetDir, "app.js")) },
+  "app.css": { type: "text/css; charset=utf-8", body: readFileSync(join(assetDir, "app.css")) },
 };
 
 const security = {
@@ -50,55 +53,105 @@ const security = {
 
 export async function startUi(opts: UiOptions): Promise<Ui> {
   const token = randomBytes(24).toString("base64url");
-  const hub = new Hub(opts.namespace ?? "all namespaces");
-  const discovery = new Discovery(opts.client);
-  const informer = new Informer<StageSet>(opts.client, stageSetsPath(opts.namespace), {
-    upsert: ss => hub.upsert(viewOf(ss)),
-    remove: ss => hub.remove(objectKey(ss)),
-    synced: () => hub.setSource({ ...informer.state, synced: true }),
-    state: (state, detail) => hub.setSource({ state, detail, synced: state === "Synced" }),
-  });
+  const releases = new Releases(opts);
   let port = 0;
-  const cookie = () => `stageset-ui-${port}`;
   const server = createServer((req, res) => {
-    void route(req, res).catch(err => reply(res, 500, `error: ${err instanceof Error ? err.message : String(err)}\n`));
+    void route(req, res, { token, port, releases }).catch(err => reply(res, 500, `error: ${err instanceof Error ? err.message : String(err)}\n`));
   });
-
-  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.headers.host !== `127.0.0.1:${port}` && req.headers.host !== `localhost:${port}`) return reply(res, 421, "this view answers only at its own address\n");
-    if (req.method !== "GET") return reply(res, 405, "read-only\n", { allow: "GET" });
-    const url = new URL(req.url ?? "/", `http://127.0.0.1:${port}`);
-    const offered = url.searchParams.get("token");
-    if (url.pathname === "/" && offered !== null) {
-      if (!same(offered, token)) return reply(res, 401, "wrong token: open the address `stageset ui` printed\n");
-      return reply(res, 303, "", { location: "/", "set-cookie": `${cookie()}=${token}; HttpOnly; SameSite=Strict; Path=/` });
-    }
-    if (!same(cookieOf(req, cookie()), token)) return reply(res, 401, "open the address `stageset ui` printed (it carries the token this view needs)\n");
-    const asset = assets[url.pathname];
-    if (asset) return reply(res, 200, asset.body, { "content-type": asset.type });
-    if (url.pathname === "/events") return hub.attach(res);
-    const m = /^\/api\/stagesets\/([^/]+)\/([^/]+)$/.exec(url.pathname);
-    if (m) {
-      const ss = informer.get(`${decodeURIComponent(m[1]!)}/${decodeURIComponent(m[2]!)}`);
-      if (!ss) return reply(res, 404, "no such StageSet (in what this view watches)\n");
-      const detail = await readDetail(opts.client, discovery, ss, opts.gateUrl);
-      return reply(res, 200, JSON.stringify(detail), { "content-type": "application/json" });
-    }
-    return reply(res, 404, "not found\n");
-  }
-
   port = await listen(server, opts.port);
-  informer.start();
+  releases.start();
   return {
-    url: `http://127.0.0.1:${port}/?token=${token}`,
+    url: `http://127.0.0.1:${port}/${token}/`,
     close: async () => {
-      informer.stop();
-      hub.close();
+      releases.stop();
       server.closeAllConnections();
       await new Promise(ok => server.close(ok));
     },
   };
 }
+
+/** What the pages show: one watch of StageSets, as views pushed to every page, and a StageSet's detail read when a page asks. */
+class Releases {
+  readonly hub: Hub;
+  private readonly informer: Informer<StageSet>;
+  private readonly discovery: Discovery;
+  private readonly stopping = new AbortController();
+  // Several pages (or one page's timer and a change) asking for one StageSet share one reading.
+  private readonly reading = new Map<string, Promise<StageSetDetail>>();
+
+  constructor(private readonly opts: UiOptions) {
+    this.hub = new Hub(opts.namespace ?? "all namespaces");
+    this.discovery = new Discovery(opts.client);
+    this.informer = new Informer<StageSet>(opts.client, stageSetsPath(opts.namespace), {
+      upsert: ss => this.hub.upsert(viewOf(ss)),
+      remove: ss => this.hub.remove(objectKey(ss)),
+      synced: () => this.setSource({ ...this.informer.state, synced: true }),
+      state: (state, detail) => this.setSource({ state, detail, synced: state === "Synced" }),
+    });
+  }
+
+  start(): void {
+    this.informer.start();
+  }
+
+  stop(): void {
+    this.stopping.abort();
+    this.informer.stop();
+    this.hub.close();
+  }
+
+  get(key: string): StageSet | undefined {
+    return this.informer.get(key);
+  }
+
+  detail(ss: StageSet): Promise<StageSetDetail> {
+    const key = objectKey(ss);
+    let pending = this.reading.get(key);
+    if (!pending) {
+      pending = readDetail(this.opts.client, this.discovery, ss, this.opts.gateUrl, this.stopping.signal).finally(() => this.reading.delete(key));
+      this.reading.set(key, pending);
+    }
+    return pending;
+  }
+
+  private setSource(source: SourceState): void {
+    this.hub.setSource(source);
+    this.opts.onSource?.(source);
+  }
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, ui: { token: string; port: number; releases: Releases }): Promise<void> {
+  if (req.headers.host !== `127.0.0.1:${ui.port}`) return reply(res, 421, `this view answers only at its own address, 127.0.0.1:${ui.port}\n`);
+  if (req.method !== "GET") return reply(res, 405, "read-only\n", { allow: "GET" });
+  const path = new URL(req.url ?? "/", `http://127.0.0.1:${ui.port}`).pathname;
+  const [, offered = "", ...rest] = path.split("/");
+  if (!same(offered, ui.token)) return reply(res, 401, "open the address `stageset ui` printed (it carries the token this view needs)\n");
+  // The page's own URLs are relative: they need the token's folder, with its slash.
+  if (rest.length === 0) return reply(res, 308, "", { location: `/${ui.token}/` });
+  const inside = rest.join("/");
+  const asset = assets[inside];
+  if (asset) return reply(res, 200, asset.body, { "content-type": asset.type });
+  if (inside === "events") return ui.releases.hub.attach(res);
+  const m = /^api\/stagesets\/([^/]+)\/([^/]+)$/.exec(inside);
+  if (!m) return reply(res, 404, "not found\n");
+  const [namespace, name] = [decoded(m[1]!), decoded(m[2]!)];
+  if (namespace === undefined || name === undefined) return reply(res, 400, "a malformed %-escape in the StageSet's namespace or name\n");
+  const ss = ui.releases.get(`${namespace}/${name}`);
+  if (!ss) return reply(res, 404, "no such StageSet (in what this view watches)\n");
+  return reply(res, 200, JSON.stringify(await ui.releases.detail(ss)), { "content-type": "application/json" });
+}
+
+/** A path segment decoded; a malformed escape is the caller's mistake (400), not ours. */
+function decoded(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The watch of StageSets cannot be read: the page and the terminal say so. */
+export const unreadable = (state: InformerState) => state === "Forbidden" || state === "Failing" || state === "NotServed";
 
 /** Loopback only. */
 async function listen(server: Server, wanted: number): Promise<number> {
@@ -112,14 +165,6 @@ async function listen(server: Server, wanted: number): Promise<number> {
 function reply(res: ServerResponse, status: number, body: string | Buffer, headers: Record<string, string> = {}): void {
   res.writeHead(status, { "content-type": "text/plain; charset=utf-8", ...security, ...headers });
   res.end(body);
-}
-
-function cookieOf(req: IncomingMessage, name: string): string {
-  for (const part of (req.headers.cookie ?? "").split(";")) {
-    const [k, ...v] = part.trim().split("=");
-    if (k === name) return v.join("=");
-  }
-  return "";
 }
 
 /** Compares in constant time, so the token cannot be guessed a byte at a time. */

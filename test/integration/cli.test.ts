@@ -118,6 +118,10 @@ describe("stageset suspend, diff, plan and resume", () => {
     expect([usage.code, usage.err]).toEqual([2, expect.stringContaining("unknown flag --bogus")]);
     const stray = await stageset(["tree", "demo", "-n", ns, "-o", "json"]);
     expect([stray.code, stray.err]).toEqual([2, expect.stringContaining("tree does not take --output")]);
+    const both = await stageset(["get", "-n", ns, "-A"]);
+    expect([both.code, both.err]).toEqual([2, expect.stringContaining("-A means every namespace and -n one: give one of them")]);
+    const named = await stageset(["ui", "demo", "-n", ns]);
+    expect([named.code, named.err]).toEqual([2, expect.stringContaining('ui takes no StageSet name (it shows them all; open one in the page): "demo"')]);
     const missing = await stageset(["tree", "nope", "-n", ns]);
     expect([missing.code, missing.err]).toEqual([3, expect.stringContaining("404 NotFound")]);
   });

@@ -9,14 +9,14 @@ import { readdirSync, readFileSync } from "node:fs";
 import { request } from "node:http";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { K8s } from "pepr";
+import { K8s, kind } from "pepr";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parse } from "yaml";
 import { StageSet } from "../../capabilities/api";
 import { startArtifactServer, type ArtifactServer } from "../../local-cluster/artifact-server";
 import { launchBrowser, screenshotDir } from "../harness/browser";
-import { createTestNamespace, deleteTestNamespace, eventually } from "../harness/cluster";
+import { createTestNamespace, deleteTestNamespace, eventually, serviceAccountKubeconfig } from "../harness/cluster";
 import { killChild, readyLine } from "../harness/controller-process";
 import { spawnModule, type ModuleProcess } from "../harness/module-process";
 
@@ -24,7 +24,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 let ns: string;
 let artifacts: ArtifactServer;
 let module: ModuleProcess | undefined;
-let ui: ChildProcess | undefined;
+let ui: UiProcess | undefined;
 let url: string;
 let browser: { browser: Browser; close(): Promise<void> } | undefined;
 
@@ -42,57 +42,107 @@ beforeAll(async () => {
   for (const stage of ["crds", "config", "app"]) await artifacts.publish({ namespace: ns, name: `demo-${stage}` }, { files: demoFiles(stage) }, { label: "v1" });
   const demo = parse(readFileSync(join(root, "examples/demo/stageset.yaml"), "utf8")) as StageSet;
   await K8s(StageSet).Apply({ ...demo, metadata: { name: "demo", namespace: ns } });
-  ui = spawn(process.execPath, [join(root, "bin/stageset.mjs"), "ui", "-n", ns, "--gate-url", module.gate], { env: { ...process.env, KUBECONFIG: inject("kubeconfig") }, stdio: ["ignore", "pipe", "inherit"] });
-  url = (await readyLine(ui, /open (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/, "stageset ui"))[1]!;
+  ui = await startUiProcess(["-n", ns, "--gate-url", module.gate]);
+  url = ui.url;
   browser = await launchBrowser();
   await eventually(() => read("demo"), ready, { what: "the demo release Ready", timeoutMs: 120_000 });
 }, 180_000);
 
 afterAll(async () => {
   await browser?.close();
-  if (ui) await killChild(ui, "SIGTERM");
+  await ui?.stop();
   await module?.stop();
   await artifacts?.stop();
   if (ns) await deleteTestNamespace(ns);
 });
 
-/** fetch cannot set Host: a plain request can, as a rebinding browser's would arrive. */
-function statusWithHost(target: string, cookie: string, host: string): Promise<number> {
-  return new Promise((ok, fail) => request(target, { headers: { cookie, host } }, res => (res.resume(), ok(res.statusCode!))).on("error", fail).end());
+interface UiProcess {
+  url: string;
+  /** What it has said on stderr so far. */
+  stderr(): string;
+  stop(): Promise<void>;
 }
 
-async function open(): Promise<Page> {
-  const page = await browser!.browser.newPage({ viewport: { width: 1280, height: 800 } });
-  await page.goto(url);
-  return page;
+/** `stageset ui` as a user starts it: the CLI's own file, their kubeconfig. */
+async function startUiProcess(args: string[], kubeconfig = inject("kubeconfig")): Promise<UiProcess> {
+  const child: ChildProcess = spawn(process.execPath, [join(root, "bin/stageset.mjs"), "ui", ...args], { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+    process.stderr.write(chunk);
+  });
+  try {
+    const printed = (await readyLine(child, /open (http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]{32}\/)\n/, "stageset ui"))[1]!;
+    return { url: printed, stderr: () => stderr, stop: () => killChild(child, "SIGTERM") };
+  } catch (err) {
+    await killChild(child);
+    throw err;
+  }
+}
+
+/** fetch cannot set Host: a plain request can, as a rebinding browser's would arrive. */
+function statusWithHost(target: string, host: string): Promise<number> {
+  return new Promise((ok, fail) => request(target, { headers: { host } }, res => (res.resume(), ok(res.statusCode!))).on("error", fail).end());
+}
+
+/** A page; every request it makes is recorded, to check that it asks nothing of anywhere but the view. */
+async function open(at = url, opts: { bypassCSP?: boolean } = {}): Promise<{ page: Page; requested: string[] }> {
+  const page = await browser!.browser.newPage({ viewport: { width: 1280, height: 800 }, ...opts });
+  const requested: string[] = [];
+  page.on("request", r => void requested.push(r.url()));
+  await page.goto(at);
+  return { page, requested };
 }
 
 const row = (page: Page, name: string) => page.locator(`li.ss[data-key="${ns}/${name}"]`);
 const stageChip = (page: Page, name: string, stage: string) => row(page, name).locator(`li.stage[data-stage="${stage}"]`);
 
 describe("stageset ui", () => {
-  it("shows the demo release as a pipeline of Ready stages, and its page each object's health and the gate's answer", async () => {
-    const page = await open();
+  it("shows the demo release as a pipeline of Ready stages, reached by keyboard alone, and its page each object's health and the gate's answer; asks nothing of any other address", async () => {
+    const { page, requested } = await open();
     await expect.poll(() => row(page, "demo").getAttribute("data-ready"), { timeout: 10_000 }).toBe("True");
     expect(await row(page, "demo").locator("li.stage").evaluateAll(els => els.map(e => `${e.getAttribute("data-stage")}:${e.getAttribute("data-phase")}`))).toEqual(["crds:Ready", "config:Ready", "app:Ready"]);
     expect(await stageChip(page, "demo", "app").innerText()).toMatch(/app\s*Ready\s*v1@sha256:[0-9a-f]{12}\b/);
     await page.screenshot({ path: join(screenshotDir, "overview-demo.png"), fullPage: true });
-    // By keyboard: Tab to the StageSet's link, Enter.
-    await row(page, "demo").locator("a.name").focus();
+    // By keyboard alone: the skip link first (it moves focus to the content and leaves the page as it is), then the filter, the checkbox and the StageSet's link.
+    const focused = () => page.evaluate<string>("(e => `${e.tagName}#${e.id} ${e.textContent}`.trim())(document.activeElement)");
+    await page.keyboard.press("Tab");
+    expect(await focused()).toBe("A# Skip to content");
+    await page.keyboard.press("Enter");
+    expect(await focused()).toMatch(/^MAIN#main /);
+    expect(await row(page, "demo").count()).toBe(1);
+    await page.keyboard.press("Tab");
+    expect(await focused()).toBe("INPUT#filter");
+    await page.keyboard.press("Tab");
+    expect(await focused()).toBe("INPUT#trouble");
+    await page.keyboard.press("Tab");
+    expect(await focused()).toBe(`A# ${ns}/demo`);
     await page.keyboard.press("Enter");
     const app = page.locator('section.stage-detail[data-stage="app"]');
     await expect.poll(() => app.locator("[data-gate]").getAttribute("data-gate"), { timeout: 10_000 }).toBe("200");
     expect(await app.locator("tbody tr").allInnerTexts()).toContainEqual(expect.stringMatching(/^Deployment .*\/web\tCurrent/));
     expect(await page.locator('section.stage-detail[data-stage="crds"] tbody').innerText()).toMatch(/CustomResourceDefinition greetings\.ui-test\.stageset\.dev\tCurrent/);
     await page.screenshot({ path: join(screenshotDir, "stageset-demo.png"), fullPage: true });
+    // The page looks again every few seconds; when nothing changed it is not redrawn, so the keyboard focus and the screen reader's place stay.
+    await page.locator("#back").focus();
+    await page.locator("main h2").evaluate(h2 => ((h2 as unknown as { marked: boolean }).marked = true));
+    const asked = () => requested.filter(u => u.includes("/api/stagesets/")).length;
+    const before = asked();
+    await expect.poll(asked, { timeout: 15_000 }).toBeGreaterThan(before + 1);
+    expect(await page.locator("main h2").evaluate(h2 => (h2 as unknown as { marked?: boolean }).marked)).toBe(true);
+    expect(await focused()).toBe("A#back ← all releases");
+    // Everything the page loaded came from the view itself, under its token: no CDN, no other host.
+    expect(requested.length).toBeGreaterThan(3);
+    expect(requested.filter(u => !u.startsWith(url))).toEqual([]);
     await page.close();
-  });
+  }, 60_000);
 
   it("shows a failing release with its reason, hostile text as text, a failed stage failed, and turns Ready live without a reload", async () => {
     const configMap = (name: string, data: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: ${name} }\ndata: ${data}\n`;
     await artifacts.publish({ namespace: ns, name: "flaky-db" }, { files: { "cm.yaml": configMap("flaky-db", "{ v: '1' }") } });
     await artifacts.publish({ namespace: ns, name: "flaky-app" }, { files: { [hostileFile]: "kind: [unclosed\n" } });
-    const page = await open();
+    // Without the Content-Security-Policy's help: the escaping alone must keep the hostile name inert.
+    const { page } = await open(url, { bypassCSP: true });
     await page.evaluate(() => ((globalThis as unknown as { loadedOnce: boolean }).loadedOnce = true));
     await K8s(StageSet).Apply({ metadata: { name: "flaky", namespace: ns }, spec: { stages: [{ name: "db", sourceRef: { name: "flaky-db" } }, { name: "app", sourceRef: { name: "flaky-app" } }] } } as StageSet);
     // A manifest that does not parse fails its stage: the row says why, naming the file.
@@ -103,6 +153,12 @@ describe("stageset ui", () => {
     expect(await page.evaluate(() => (globalThis as unknown as { xss?: number }).xss)).toBeUndefined();
     expect(await row(page, "flaky").locator("img").count()).toBe(0);
     await page.screenshot({ path: join(screenshotDir, "overview-invalid.png"), fullPage: true });
+    // The StageSet's own page shows the message whole, as text too.
+    await row(page, "flaky").locator("a.name").click();
+    await expect.poll(() => page.locator('section.stage-detail[data-stage="app"] dd.msg').textContent(), { timeout: 10_000 }).toContain(hostileFile);
+    expect(await page.locator("main img").count()).toBe(0);
+    expect(await page.evaluate(() => (globalThis as unknown as { xss?: number }).xss)).toBeUndefined();
+    await page.locator("#back").click();
     // An object the API server refuses fails the stage that applies it.
     await artifacts.publish({ namespace: ns, name: "flaky-app" }, { files: { "cm.yaml": configMap("flaky-app", "{ v: [not, a, string] }") } });
     await expect.poll(() => row(page, "flaky").locator(".failure").textContent(), { timeout: 60_000 }).toMatch(/^ApplyFailed: stage app: /);
@@ -122,14 +178,29 @@ describe("stageset ui", () => {
   it("draws a long list whole and in order (in chunks after the first screen), filters it, and updates a row in place", async () => {
     // A namespace no controller watches: its StageSets' status is written here, as a controller would.
     const many = await createTestNamespace("ui-many");
-    const other = spawn(process.execPath, [join(root, "bin/stageset.mjs"), "ui", "-n", many], { env: { ...process.env, KUBECONFIG: inject("kubeconfig") }, stdio: ["ignore", "pipe", "inherit"] });
+    const other = await startUiProcess(["-n", many]);
     try {
-      const manyUrl = (await readyLine(other, /open (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/, "stageset ui"))[1]!;
+      const manyUrl = other.url;
       const names = Array.from({ length: 400 }, (_, i) => `r-${String(i).padStart(3, "0")}`);
-      const status = (i: number) => ({ conditions: [{ type: "Ready", status: i % 7 === 0 ? "False" : "True", reason: i % 7 === 0 ? "HealthDegraded" : "ReconciliationSucceeded", message: "", lastTransitionTime: new Date().toISOString() }], stages: [{ name: "only", phase: i % 7 === 0 ? "Degraded" : "Ready", message: "x" }] });
+      const now = Date.now();
+      const at = (offsetS: number) => new Date(now + offsetS * 1000).toISOString();
+      const status = (i: number) => ({
+        conditions: [{ type: "Ready", status: i % 7 === 0 ? "False" : "True", reason: i % 7 === 0 ? "HealthDegraded" : "ReconciliationSucceeded", message: "", lastTransitionTime: at(0) }],
+        stages: [{ name: "only", phase: i % 7 === 0 ? "Degraded" : "Ready", message: "x", lastTransitionTime: at(-600), ...(i === 1 ? { soakEndsAt: at(3600) } : {}) }],
+        // One release with a run under way, a ledger and a soak: the row says all three.
+        ...(i === 1
+          ? {
+              runStartedAt: at(-90),
+              actions: [
+                { stage: "only", hook: "pre", name: "migrate", revision: "v1", phase: "Succeeded", attempts: 1, startedAt: at(-80) },
+                { stage: "only", hook: "post", name: "smoke", revision: "v1", phase: "Failed", attempts: 3, startedAt: at(-30) },
+              ],
+            }
+          : {}),
+      });
       for (let i = 0; i < names.length; i += 20) {
         await Promise.all(names.slice(i, i + 20).map(async (name, j) => {
-          await K8s(StageSet).Apply({ metadata: { name, namespace: many }, spec: { stages: [{ name: "only", sourceRef: { name: "none" } }] } } as StageSet);
+          await K8s(StageSet).Apply({ metadata: { name, namespace: many }, spec: { suspend: i + j === 1, stages: [{ name: "only", sourceRef: { name: "none" } }] } } as StageSet);
           await K8s(StageSet).PatchStatus({ metadata: { name, namespace: many }, status: status(i + j) } as StageSet);
         }));
       }
@@ -137,6 +208,12 @@ describe("stageset ui", () => {
       await page.goto(manyUrl);
       await expect.poll(() => page.locator("#list > li").count(), { timeout: 30_000 }).toBe(names.length);
       expect(await page.locator("#list > li").evaluateAll(els => els.map(e => e.getAttribute("data-key")))).toEqual(names.map(n => `${many}/${n}`));
+      // A row: the Ready reason, suspended, when the run started, the ledger counted; a stage's time in its phase, or the end of its soak.
+      expect(await page.locator(`li.ss[data-key="${many}/r-001"] .head`).innerText()).toMatch(/^ui-many-\w+\/r-001\s+Ready=True\s+ReconciliationSucceeded\s+suspended · run started (8\d|9\d|1\d\d)s ago · actions: 1 succeeded, 1 failed$/);
+      expect(await page.locator(`li.ss[data-key="${many}/r-001"] li.stage`).innerText()).toMatch(/^only\s+Ready\s+-\s+until \d{1,2}:\d\d:\d\d/);
+      expect(await page.locator(`li.ss[data-key="${many}/r-000"]`).innerText()).toMatch(/Ready=False\s+HealthDegraded[\s\S]*only\s+Degraded\s+-\s+1\dm ago/);
+      // A stage that is not Ready: its message is in the chip for a screen reader, not only in a mouse's tooltip.
+      expect(await page.locator(`li.ss[data-key="${many}/r-000"] li.stage .vh`).textContent()).toBe(": x");
       // Keyboard: "/" goes to the filter.
       await page.keyboard.press("/");
       await page.keyboard.type("r-39");
@@ -145,33 +222,63 @@ describe("stageset ui", () => {
       await page.locator("#filter").fill("");
       await page.locator("#trouble").check();
       await expect.poll(() => page.locator("#list > li:not([hidden])").count()).toBe(names.filter((_, i) => i % 7 === 0).length);
-      // A change to the last row: shown in place, the list still whole and in order.
-      await K8s(StageSet).PatchStatus({ metadata: { name: "r-399", namespace: many }, status: status(0) } as StageSet);
-      await expect.poll(() => page.locator(`li.ss[data-key="${many}/r-399"]`).getAttribute("data-ready")).toBe("False");
+      // A change to a row near the end (Ready, now degraded): shown in place, the list still whole and in order, and the
+      // keyboard focus on its link stays there.
+      await page.locator("#trouble").uncheck();
+      const last = page.locator(`li.ss[data-key="${many}/r-398"]`);
+      expect(await last.getAttribute("data-ready")).toBe("True");
+      await last.locator("a.name").focus();
+      await K8s(StageSet).PatchStatus({ metadata: { name: "r-398", namespace: many }, status: status(0) } as StageSet);
+      await expect.poll(() => last.getAttribute("data-ready")).toBe("False");
+      expect(await page.evaluate<string>("document.activeElement.textContent")).toBe(`${many}/r-398`);
+      expect(await page.locator("#list > li").evaluateAll(els => els.map(e => e.getAttribute("data-key")))).toEqual(names.map(n => `${many}/${n}`));
       expect(await page.locator("#list > li").count()).toBe(names.length);
       await page.close();
     } finally {
-      await killChild(other, "SIGTERM");
+      await other.stop();
       await deleteTestNamespace(many);
     }
   }, 180_000);
 
-  it("answers only the browser that opened its address with the token, at its own Host, on loopback", async () => {
+  it("answers only under the token it printed, at its own Host, GET only, and says what is wrong", async () => {
     const base = new URL(url);
     const bare = `http://127.0.0.1:${base.port}`;
-    expect((await fetch(`${bare}/events`)).status).toBe(401);
-    expect((await fetch(`${bare}/api/stagesets/${ns}/demo`)).status).toBe(401);
-    expect((await fetch(`${bare}/?token=wrong`)).status).toBe(401);
-    const opened = await fetch(url, { redirect: "manual" });
-    expect(opened.status).toBe(303);
-    const cookie = opened.headers.get("set-cookie")!.split(";")[0]!;
-    expect(opened.headers.get("set-cookie")).toMatch(/HttpOnly; SameSite=Strict/);
-    const detail = await fetch(`${bare}/api/stagesets/${ns}/demo`, { headers: { cookie } });
+    const token = base.pathname.split("/")[1]!;
+    for (const path of ["/", "/events", `/api/stagesets/${ns}/demo`, `/${token.slice(0, -1)}${token.endsWith("A") ? "B" : "A"}/`, `/${token}x/`]) {
+      const res = await fetch(`${bare}${path}`);
+      expect([path, res.status, await res.text()]).toEqual([path, 401, "open the address `stageset ui` printed (it carries the token this view needs)\n"]);
+    }
+    // The token's folder without its slash is sent to it (the page's own addresses are relative to it).
+    const folder = await fetch(`${bare}/${token}`, { redirect: "manual" });
+    expect([folder.status, folder.headers.get("location")]).toEqual([308, `/${token}/`]);
+    const detail = await fetch(`${url}api/stagesets/${ns}/demo`);
     expect(detail.status).toBe(200);
     expect(((await detail.json()) as { view: { ready: string } }).view.ready).toBe("True");
-    // A DNS-rebinding page reaches the port under another name: refused even with the cookie.
-    expect(await statusWithHost(`${bare}/api/stagesets/${ns}/demo`, cookie, `rebind.example:${base.port}`)).toBe(421);
-    expect((await fetch(`${bare}/api/stagesets/${ns}/demo`, { method: "POST", headers: { cookie } })).status).toBe(405);
-    expect((await fetch(`${bare}/`, { headers: { cookie } })).headers.get("content-security-policy")).toContain("default-src 'none'");
+    expect((await fetch(`${url}api/stagesets/${ns}/nothing-here`)).status).toBe(404);
+    expect((await fetch(`${url}api/stagesets/${ns}/%E0%A4%A`)).status).toBe(400);
+    // A DNS-rebinding page reaches the port under another name; "localhost" is not the address printed either.
+    for (const host of [`rebind.example:${base.port}`, `localhost:${base.port}`, "127.0.0.1"]) expect([host, await statusWithHost(`${url}api/stagesets/${ns}/demo`, host)]).toEqual([host, 421]);
+    for (const method of ["POST", "PUT", "DELETE", "HEAD", "OPTIONS"]) expect([method, (await fetch(url, { method })).status]).toEqual([method, 405]);
+    const page = await fetch(url);
+    expect(page.headers.get("content-security-policy")).toContain("default-src 'none'");
+    expect(page.headers.get("referrer-policy")).toBe("no-referrer");
+    expect(page.headers.get("set-cookie")).toBeNull();
+  });
+
+  it("says on the page and on the terminal when the user may not read StageSets", async () => {
+    await K8s(kind.ServiceAccount).Apply({ metadata: { name: "no-rights", namespace: ns } });
+    const kubeconfig = serviceAccountKubeconfig(inject("harnessBinDir"), inject("kubeconfig"), { namespace: ns, name: "no-rights" });
+    const refused = await startUiProcess(["-n", ns], kubeconfig);
+    try {
+      const { page } = await open(refused.url);
+      await expect.poll(() => page.locator("#source-note").textContent(), { timeout: 30_000 }).toMatch(/^Cannot read StageSets \(Forbidden\): .*cannot list resource "stagesets"/);
+      expect(await page.locator("#source-note").getAttribute("role")).toBe("alert");
+      expect(await page.locator("#list > li").count()).toBe(0);
+      expect(refused.stderr()).toMatch(/^stageset ui: cannot read StageSets \(Forbidden: .*cannot list resource "stagesets"/m);
+      await page.screenshot({ path: join(screenshotDir, "overview-forbidden.png"), fullPage: true });
+      await page.close();
+    } finally {
+      await refused.stop();
+    }
   });
 });

@@ -7,7 +7,10 @@ const items = new Map();
 let source = { state: "Starting", detail: "", synced: false };
 let scope = "";
 let detailTimer;
+let detailReload;
 let detailShown = "";
+let detailJson = "";
+let lastFailure = "";
 const main = document.getElementById("main");
 const connection = document.getElementById("connection");
 
@@ -32,10 +35,12 @@ const future = iso => (iso ? `<time datetime="${esc(iso)}">until ${esc(new Date(
 
 // A thousand StageSets of ten stages each are ten thousand of these: as little markup as will do.
 function stageHtml(st) {
+  // The message shows on hover, and is read out by a screen reader (hidden text), not left to the mouse.
   const title = st.message ? ` title="${esc(`stage ${st.name}: ${st.message}`)}"` : "";
+  const said = st.message ? `<span class="vh">: ${esc(st.message)}</span>` : "";
   return `<li class="stage ${phaseClass(st.phase)}" data-stage="${esc(st.name)}" data-phase="${esc(st.phase)}"${title}>` +
     `<b>${esc(st.name)}</b> ${esc(st.phase)} <span class="rev">${esc(st.revision || "-")}</span> ` +
-    `${st.soakEndsAt && st.phase === "Ready" ? future(st.soakEndsAt) : when(st.since, "")}</li>`;
+    `${st.soakEndsAt && st.phase === "Ready" ? future(st.soakEndsAt) : when(st.since, "")}${said}</li>`;
 }
 
 function actionsText(a) {
@@ -90,7 +95,7 @@ function fillList() {
   if (!list) return;
   clearTimeout(chunkTimer);
   const keys = [...items.keys()].sort((a, b) => a.localeCompare(b));
-  list.innerHTML = keys.slice(0, firstRows).map(k => rowHtml(items.get(k))).join("");
+  list.innerHTML = keys.slice(0, firstRows).map(rowFor).join("");
   pending = keys.slice(firstRows);
   pendingSet = new Set(pending);
   afterPaint("stagesets-first-painted", Math.min(keys.length, firstRows));
@@ -102,7 +107,7 @@ function drawPending(total) {
   if (list && pending.length) {
     const chunk = pending.splice(0, chunkRows);
     for (const k of chunk) pendingSet.delete(k);
-    list.insertAdjacentHTML("beforeend", chunk.filter(k => items.has(k)).map(k => rowHtml(items.get(k))).join(""));
+    list.insertAdjacentHTML("beforeend", chunk.filter(k => items.has(k)).map(rowFor).join(""));
     chunkTimer = setTimeout(() => drawPending(total));
     return;
   }
@@ -110,6 +115,13 @@ function drawPending(total) {
   showSource();
   performance.mark("stagesets-rendered", { detail: total });
   afterPaint("stagesets-painted", total);
+}
+
+/** A row as the filter shows it now (a filter typed while the list is still drawing holds for later chunks too). */
+function rowFor(key) {
+  const v = items.get(key);
+  const html = rowHtml(v);
+  return shown(v, filterText(), onlyTrouble()) ? html : html.replace("<li ", "<li hidden ");
 }
 
 /** Marks the frame after next: what was drawn has been painted (for the benchmark's figures). */
@@ -160,7 +172,13 @@ function patchRow(key, view) {
   tpl.innerHTML = rowHtml(view);
   const row = tpl.content.firstElementChild;
   row.hidden = !shown(view, filterText(), onlyTrouble());
-  if (old) return old.replaceWith(row);
+  if (old) {
+    // Its link keeps the keyboard focus it had: a live update must not throw the reader's place away.
+    const focused = old.contains(document.activeElement);
+    old.replaceWith(row);
+    if (focused) row.querySelector("a.name")?.focus();
+    return;
+  }
   const next = [...list.children].find(li => li.dataset.key.localeCompare(key) > 0);
   list.insertBefore(row, next ?? null);
 }
@@ -193,9 +211,9 @@ function stageDetailHtml(st, d) {
 function renderDetail(d) {
   const v = d.view;
   const ready = d.conditions.find(c => c.type === "Ready");
-  main.innerHTML = `<p><a href="#/">← all releases</a></p><h2>StageSet ${esc(v.key)}</h2>` +
+  main.innerHTML = `<p><a id="back" href="#/">← all releases</a></p><h2>StageSet ${esc(v.key)}</h2>` +
     `<p><span class="badge ${phaseClass(v.ready)}">Ready=${esc(v.ready)}</span> <strong>${esc(v.reason)}</strong> ${esc(ready?.message ?? "")}</p>` +
-    (v.failure ? `<p class="failure" role="alert"><strong>${esc(v.failure.reason)}</strong>: ${esc(v.failure.message)}</p>` : "") +
+    (v.failure ? `<p class="failure"><strong>${esc(v.failure.reason)}</strong>: ${esc(v.failure.message)}</p>` : "") +
     `<p class="meta">${v.suspended ? "suspended · " : ""}${v.runStartedAt ? when(v.runStartedAt, "run started") : "no run yet"} · gate at ${esc(d.gate.url)}</p>` +
     `<h3>Stages</h3>${v.stages.map(st => stageDetailHtml(st, d)).join("")}` +
     `<h3>Action ledger</h3>${table(["Stage", "Hook", "Action", "Revision", "Phase", "Attempts", "Started", "Finished", "Message"], d.actions.map(a => [cell(a.stage), cell(a.hook), cell(a.name), cell(shortRev(a.revision)), badge(a.phase), cell(a.attempts), cell(a.startedAt), cell(a.finishedAt ?? ""), cell(a.message ?? "", "msg")]))}` +
@@ -205,64 +223,104 @@ function renderDetail(d) {
   performance.mark("stageset-detail-rendered");
 }
 
-async function loadDetail(namespace, name) {
-  const res = await fetch(`/api/stagesets/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`);
-  if (detailShown !== `${namespace}/${name}`) return;
-  if (!res.ok) {
-    main.innerHTML = `<p><a href="#/">← all releases</a></p><p class="banner" role="alert">${esc(await res.text())}</p>`;
-    return;
+/** Says a new failure once (a screen reader hears it), not again at every refresh. */
+function announceFailure(view) {
+  const text = view.failure ? `${view.key} failed: ${view.failure.reason}: ${view.failure.message}` : "";
+  if (text && text !== lastFailure) document.getElementById("announce").textContent = text;
+  lastFailure = text;
+}
+
+async function loadDetail(key) {
+  const [namespace, name] = key.split("/");
+  let res;
+  let body;
+  try {
+    res = await fetch(`api/stagesets/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`);
+    body = await res.text();
+  } catch (err) {
+    res = undefined;
+    body = `cannot reach stageset ui: ${err}`;
   }
-  const scrolled = window.scrollY;
-  renderDetail(await res.json());
-  window.scrollTo(0, scrolled);
+  // The reader may have moved on while this was read.
+  if (detailShown !== key) return;
+  if (body !== detailJson) {
+    detailJson = body;
+    if (res?.ok) {
+      const d = JSON.parse(body);
+      // Redrawn only when something changed, keeping the scroll position and the focused link.
+      const [scrolled, focused] = [window.scrollY, document.activeElement?.id];
+      renderDetail(d);
+      if (focused) document.getElementById(focused)?.focus();
+      window.scrollTo(0, scrolled);
+      announceFailure(d.view);
+    } else {
+      main.innerHTML = `<p><a id="back" href="#/">← all releases</a></p><p class="banner">${esc(body)}</p>`;
+    }
+  }
+  // Objects' health and the gate change without the StageSet changing: look again a few seconds after this answer.
+  clearTimeout(detailTimer);
+  detailTimer = setTimeout(() => void loadDetail(key), 5000);
 }
 
 // ---- routing and the live stream -----------------------------------------------------------
 
+/** The StageSet a hash names, or "" for the overview. */
+function routeKey(hash) {
+  const m = /^#\/ss\/([^/]+)\/([^/]+)$/.exec(hash);
+  if (!m) return "";
+  try {
+    return `${decodeURIComponent(m[1])}/${decodeURIComponent(m[2])}`;
+  } catch {
+    return "";
+  }
+}
+
 function route() {
-  clearInterval(detailTimer);
-  const m = /^#\/ss\/([^/]+)\/([^/]+)$/.exec(location.hash);
-  if (!m) {
-    detailShown = "";
+  clearTimeout(detailTimer);
+  clearTimeout(detailReload);
+  detailShown = routeKey(location.hash);
+  detailJson = "";
+  lastFailure = "";
+  if (!detailShown) {
     document.title = "StageSet releases";
     return renderOverview();
   }
-  const [namespace, name] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
-  detailShown = `${namespace}/${name}`;
   document.title = `StageSet ${detailShown}`;
   main.innerHTML = "<p>Loading…</p>";
   main.focus();
-  void loadDetail(namespace, name);
-  // Objects' health and the gate change without the StageSet changing: look again every few seconds.
-  detailTimer = setInterval(() => void loadDetail(namespace, name), 5000);
+  void loadDetail(detailShown);
 }
 
-let detailReload;
 function changed(upsert, remove) {
   for (const v of upsert) items.set(v.key, v);
   for (const key of remove) items.delete(key);
   if (detailShown) {
     if (upsert.some(v => v.key === detailShown) || remove.includes(detailShown)) {
       clearTimeout(detailReload);
-      const [namespace, name] = detailShown.split("/");
-      detailReload = setTimeout(() => void loadDetail(namespace, name), 150);
+      const key = detailShown;
+      detailReload = setTimeout(() => void loadDetail(key), 150);
     }
     return;
   }
+  // Many at once (the first listing after the view started, a resync): drawn anew in order, in chunks.
+  if (upsert.length + remove.length > firstRows) return fillList();
   for (const v of upsert) patchRow(v.key, v);
   for (const key of remove) patchRow(key, undefined);
   showSource();
 }
 
+function setConnection(text, cls) {
+  connection.textContent = text;
+  connection.className = cls;
+}
+
 function connect() {
-  const stream = new EventSource("/events");
-  stream.addEventListener("open", () => {
-    connection.textContent = "live";
-    connection.className = "live";
-  });
+  const stream = new EventSource("events");
+  stream.addEventListener("open", () => setConnection("live", "live"));
   stream.addEventListener("error", () => {
-    connection.textContent = "disconnected: retrying…";
-    connection.className = "down";
+    // Closed for good: the view stopped, or was started again under a new address.
+    if (stream.readyState === EventSource.CLOSED) setConnection("stopped: start `stageset ui` again and open the address it prints", "down");
+    else setConnection("disconnected: retrying…", "down");
   });
   stream.addEventListener("snapshot", e => {
     performance.mark("snapshot-received", { detail: e.data.length });
@@ -299,6 +357,9 @@ document.addEventListener("keydown", e => {
   }
 });
 
-window.addEventListener("hashchange", route);
-route();
+// A hash that is not a route (the skip link's #main) is the browser's to follow, not a page change.
+window.addEventListener("hashchange", () => {
+  if (location.hash === "" || location.hash.startsWith("#/")) route();
+});
 connect();
+route();
