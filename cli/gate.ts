@@ -20,11 +20,18 @@ export async function askGate(base: string, path: string, opts: AskOptions = {})
   if (!namespace || !name || !stage || rest.length > 0) throw new Error(`${JSON.stringify(path)} is not <namespace>/<stageset>/<stage>`);
   const url = new URL(`gate/${[namespace, name, stage].map(encodeURIComponent).join("/")}`, base.endsWith("/") ? base : `${base}/`);
   url.search = "";
+  // Credentials in the address (a gate behind a proxy that asks for them) go as Basic auth, as curl sends them: fetch refuses a URL that carries them.
+  const headers: Record<string, string> = {};
+  if (url.username || url.password) {
+    headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString("base64")}`;
+    url.username = "";
+    url.password = "";
+  }
   let res: Response;
   try {
     // Plain mode, as Flagger and Argo Rollouts ask: the status code is the answer (JSON mode always answers 200).
     const timeout = AbortSignal.timeout(opts.timeoutMs ?? 10_000);
-    res = await fetch(url, { signal: opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout });
+    res = await fetch(url, { headers, signal: opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout });
   } catch (err) {
     throw new Error(`the gate at ${shown(base)} does not answer (${err instanceof Error ? (err.cause as Error | undefined)?.message ?? err.message : String(err)}); give its address with ${opts.flag ?? "--url"} or STAGESET_GATE_URL`);
   }

@@ -100,6 +100,9 @@ class Releases {
     this.hub.close();
   }
 
+  /** Listed at least once: a StageSet not held now does not exist (in what this view watches). */
+  listed = false;
+
   get(key: string): StageSet | undefined {
     return this.informer.get(key);
   }
@@ -115,6 +118,7 @@ class Releases {
   }
 
   private setSource(source: SourceState): void {
+    this.listed ||= source.synced;
     this.hub.setSource(source);
     this.opts.onSource?.(source);
   }
@@ -137,6 +141,7 @@ async function route(req: IncomingMessage, res: ServerResponse, ui: { token: str
   const [namespace, name] = [decoded(m[1]!), decoded(m[2]!)];
   if (namespace === undefined || name === undefined) return reply(res, 400, "a malformed %-escape in the StageSet's namespace or name\n");
   const ss = ui.releases.get(`${namespace}/${name}`);
+  if (!ss && !ui.releases.listed) return reply(res, 503, "still listing StageSets: a moment\n", { "retry-after": "1" });
   if (!ss) return reply(res, 404, "no such StageSet (in what this view watches)\n");
   return reply(res, 200, JSON.stringify(await ui.releases.detail(ss)), { "content-type": "application/json" });
 }

@@ -6,6 +6,7 @@
 // Screenshots go to test-output/ui.
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import { createServer, type Socket, type AddressInfo } from "node:net";
 import { request } from "node:http";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -263,6 +264,37 @@ describe("stageset ui", () => {
     expect(page.headers.get("content-security-policy")).toContain("default-src 'none'");
     expect(page.headers.get("referrer-policy")).toBe("no-referrer");
     expect(page.headers.get("set-cookie")).toBeNull();
+  });
+
+  it("shows a gate that does not answer as not reachable, naming the flag that gives its address, and stops while asking it", async () => {
+    // A gate that accepts the connection and never answers (a black-holed Service, a hung port-forward).
+    const sockets: Socket[] = [];
+    let asked = "";
+    const silent = createServer(socket => {
+      sockets.push(socket);
+      socket.on("data", chunk => void (asked ||= chunk.toString()));
+    });
+    await new Promise<void>(ok => silent.listen(0, "127.0.0.1", ok));
+    const quiet = await startUiProcess(["-n", ns, "--gate-url", `http://user:s3cret@127.0.0.1:${(silent.address() as AddressInfo).port}`]);
+    try {
+      // Opened at once: the view answers 503 until it has listed StageSets, then the StageSet.
+      const res = await eventually(() => fetch(`${quiet.url}api/stagesets/${ns}/demo`), r => r.status !== 503, { what: "the view to have listed" });
+      expect(res.status).toBe(200);
+      const detail = (await res.json()) as { gate: { url: string; answers: { stage: string; status?: number; answer: string }[] } };
+      // The address's credentials are sent as Basic auth (as curl sends them), and never shown.
+      expect(asked).toMatch(/^GET \/gate\/ui-\w+\/demo\/(crds|config|app) HTTP\/1\.1\r\n[\s\S]*\r\nauthorization: Basic dXNlcjpzM2NyZXQ=\r\n/i);
+      expect(detail.gate.url).not.toContain("s3cret");
+      expect(detail.gate.answers.map(a => [a.stage, a.status, a.answer])).toEqual(
+        ["crds", "config", "app"].map(stage => [stage, undefined, expect.stringMatching(/^the gate at http:\/\/127\.0\.0\.1:\d+\/ does not answer \(.*\); give its address with --gate-url or STAGESET_GATE_URL$/)]),
+      );
+      // A page asking again while the view stops: the view exits without waiting for the gate.
+      void fetch(`${quiet.url}api/stagesets/${ns}/demo`).catch(() => undefined);
+      await eventually(async () => sockets.length, n => n >= 6, { what: "the second round of gate questions under way" });
+    } finally {
+      await quiet.stop();
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
   });
 
   it("says on the page and on the terminal when the user may not read StageSets", async () => {

@@ -243,6 +243,12 @@ async function loadDetail(key) {
   }
   // The reader may have moved on while this was read.
   if (detailShown !== key) return;
+  // The view has only just started and not listed yet: ask again shortly, still "Loading…".
+  if (res?.status === 503) {
+    clearTimeout(detailTimer);
+    detailTimer = setTimeout(() => void loadDetail(key), 500);
+    return;
+  }
   if (body !== detailJson) {
     detailJson = body;
     if (res?.ok) {
