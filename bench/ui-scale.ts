@@ -1,7 +1,8 @@
 // `stageset ui` at scale: 1,000 StageSets × 10 stages (status written as the controller writes
-// it), one `stageset ui -A` server, headless Chromium (Debian's). Prints, over a few page
-// loads: navigation start to the first screen of releases painted, and to the whole list,
-// and, for status changes written one at a time, the time from the write to the changed stage
+// it), the view's server for all namespaces (startUi, as `stageset ui -A` runs it), headless
+// Chromium (Debian's). Prints, over a few page loads (each in a fresh browser context):
+// navigation start to the first screen of releases painted, and to the whole list, and, for
+// status changes written one at a time, the time from the write to the changed stage
 // shown on the open page. Baseline on the same control plane: one GET of all StageSets, the
 // least any view of them costs. Targets (issue): first paint under 1 s, a change shown within 1 s.
 // Run: npm run bench:ui   (BENCH_UI_STAGESETS=1000, BENCH_UI_STAGES=10)

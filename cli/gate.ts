@@ -31,11 +31,13 @@ export async function askGate(base: string, path: string, opts: AskOptions = {})
   try {
     // Plain mode, as Flagger and Argo Rollouts ask: the status code is the answer (JSON mode always answers 200).
     const timeout = AbortSignal.timeout(opts.timeoutMs ?? 10_000);
-    res = await fetch(url, { headers, signal: opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout });
+    // The gate answers itself: a redirect is an answer (not open), not an address to follow elsewhere with the credentials.
+    res = await fetch(url, { headers, redirect: "manual", signal: opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout });
   } catch (err) {
     throw new Error(`the gate at ${shown(base)} does not answer (${err instanceof Error ? (err.cause as Error | undefined)?.message ?? err.message : String(err)}); give its address with ${opts.flag ?? "--url"} or STAGESET_GATE_URL`);
   }
-  return { status: res.status, body: (await res.text()).trim() };
+  // The answer is one line ("ready", "not ready: ..."): a gate that sends more is shown cut.
+  return { status: res.status, body: (await res.text()).slice(0, 1000).trim() };
 }
 
 /** The URL without credentials, for messages. */
@@ -44,6 +46,7 @@ export function shown(base: string): string {
     const u = new URL(base);
     u.username = "";
     u.password = "";
+    u.search = "";
     return u.toString();
   } catch {
     return "(not a URL)";

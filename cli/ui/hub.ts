@@ -43,13 +43,15 @@ export class Hub {
   }
 
   setSource(source: SourceState): void {
+    // The informer reports a listing twice (its state, then synced) and again at each resync: pages hear of a change only.
+    if (JSON.stringify(source) === JSON.stringify(this.source)) return;
     this.source = source;
     this.send(frame("source", source));
   }
 
   /** A new page: headers, then the whole set as it is now. */
-  attach(res: ServerResponse): void {
-    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" });
+  attach(res: ServerResponse, headers: Record<string, string>): void {
+    res.writeHead(200, { ...headers, "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" });
     res.write(frame("snapshot", { scope: this.scope, source: this.source, items: [...this.views.values()].sort(byKey) }));
     this.pages.add(res);
     res.on("close", () => this.pages.delete(res));
@@ -58,7 +60,8 @@ export class Hub {
   close(): void {
     clearInterval(this.heartbeat);
     clearTimeout(this.timer);
-    for (const page of this.pages) page.end();
+    // Said, so the page knows the view has stopped (a refused reconnect would leave it retrying for ever).
+    for (const page of this.pages) page.end(frame("stopped", {}));
     this.pages.clear();
   }
 

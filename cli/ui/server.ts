@@ -102,13 +102,15 @@ class Releases {
 
   /** Listed at least once: a StageSet not held now does not exist (in what this view watches). */
   listed = false;
+  source: SourceState = { state: "Starting", detail: "", synced: false };
 
   get(key: string): StageSet | undefined {
     return this.informer.get(key);
   }
 
   detail(ss: StageSet): Promise<StageSetDetail> {
-    const key = objectKey(ss);
+    // Per version: a page that asks after a change gets the changed StageSet, not a reading begun before it.
+    const key = `${ss.metadata?.uid}@${ss.metadata?.resourceVersion}`;
     let pending = this.reading.get(key);
     if (!pending) {
       pending = readDetail(this.opts.client, this.discovery, ss, this.opts.gateUrl, this.stopping.signal).finally(() => this.reading.delete(key));
@@ -119,6 +121,7 @@ class Releases {
 
   private setSource(source: SourceState): void {
     this.listed ||= source.synced;
+    this.source = source;
     this.hub.setSource(source);
     this.opts.onSource?.(source);
   }
@@ -133,15 +136,19 @@ async function route(req: IncomingMessage, res: ServerResponse, ui: { token: str
   // The page's own URLs are relative: they need the token's folder, with its slash.
   if (rest.length === 0) return reply(res, 308, "", { location: `/${ui.token}/` });
   const inside = rest.join("/");
-  const asset = assets[inside];
+  const asset = Object.hasOwn(assets, inside) ? assets[inside] : undefined;
   if (asset) return reply(res, 200, asset.body, { "content-type": asset.type });
-  if (inside === "events") return ui.releases.hub.attach(res);
+  if (inside === "events") return ui.releases.hub.attach(res, security);
   const m = /^api\/stagesets\/([^/]+)\/([^/]+)$/.exec(inside);
   if (!m) return reply(res, 404, "not found\n");
   const [namespace, name] = [decoded(m[1]!), decoded(m[2]!)];
   if (namespace === undefined || name === undefined) return reply(res, 400, "a malformed %-escape in the StageSet's namespace or name\n");
   const ss = ui.releases.get(`${namespace}/${name}`);
-  if (!ss && !ui.releases.listed) return reply(res, 503, "still listing StageSets: a moment\n", { "retry-after": "1" });
+  if (!ss && !ui.releases.listed) {
+    const { state, detail } = ui.releases.source;
+    if (unreadable(state)) return reply(res, 502, `cannot read StageSets (${state}): ${detail}\n`);
+    return reply(res, 503, "still listing StageSets: a moment\n", { "retry-after": "1" });
+  }
   if (!ss) return reply(res, 404, "no such StageSet (in what this view watches)\n");
   return reply(res, 200, JSON.stringify(await ui.releases.detail(ss)), { "content-type": "application/json" });
 }

@@ -4,10 +4,9 @@
 // Ready live without a reload, a StageSet's page with each object's health and the gate's
 // answer, hostile text shown as text, and the view refusing what is not the user's browser.
 // Screenshots go to test-output/ui.
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { createServer, type Socket, type AddressInfo } from "node:net";
-import { request } from "node:http";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { K8s, kind } from "pepr";
@@ -18,8 +17,8 @@ import { StageSet } from "../../capabilities/api";
 import { startArtifactServer, type ArtifactServer } from "../../local-cluster/artifact-server";
 import { launchBrowser, screenshotDir } from "../harness/browser";
 import { createTestNamespace, deleteTestNamespace, eventually, serviceAccountKubeconfig } from "../harness/cluster";
-import { killChild, readyLine } from "../harness/controller-process";
 import { spawnModule, type ModuleProcess } from "../harness/module-process";
+import { answerWithHost, startUiProcess, type UiProcess } from "../harness/ui-process";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 let ns: string;
@@ -43,7 +42,7 @@ beforeAll(async () => {
   for (const stage of ["crds", "config", "app"]) await artifacts.publish({ namespace: ns, name: `demo-${stage}` }, { files: demoFiles(stage) }, { label: "v1" });
   const demo = parse(readFileSync(join(root, "examples/demo/stageset.yaml"), "utf8")) as StageSet;
   await K8s(StageSet).Apply({ ...demo, metadata: { name: "demo", namespace: ns } });
-  ui = await startUiProcess(["-n", ns, "--gate-url", module.gate]);
+  ui = await startUiProcess(["-n", ns, "--gate-url", module.gate], inject("kubeconfig"));
   url = ui.url;
   browser = await launchBrowser();
   await eventually(() => read("demo"), ready, { what: "the demo release Ready", timeoutMs: 120_000 });
@@ -57,42 +56,17 @@ afterAll(async () => {
   if (ns) await deleteTestNamespace(ns);
 });
 
-interface UiProcess {
-  url: string;
-  /** What it has said on stderr so far. */
-  stderr(): string;
-  stop(): Promise<void>;
-}
-
-/** `stageset ui` as a user starts it: the CLI's own file, their kubeconfig. */
-async function startUiProcess(args: string[], kubeconfig = inject("kubeconfig")): Promise<UiProcess> {
-  const child: ChildProcess = spawn(process.execPath, [join(root, "bin/stageset.mjs"), "ui", ...args], { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ["ignore", "pipe", "pipe"] });
-  let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-    process.stderr.write(chunk);
-  });
-  try {
-    const printed = (await readyLine(child, /open (http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]{32}\/)\n/, "stageset ui"))[1]!;
-    return { url: printed, stderr: () => stderr, stop: () => killChild(child, "SIGTERM") };
-  } catch (err) {
-    await killChild(child);
-    throw err;
-  }
-}
-
-/** fetch cannot set Host: a plain request can, as a rebinding browser's would arrive. */
-function statusWithHost(target: string, host: string): Promise<number> {
-  return new Promise((ok, fail) => request(target, { headers: { host } }, res => (res.resume(), ok(res.statusCode!))).on("error", fail).end());
-}
-
 /** A page; every request it makes is recorded, to check that it asks nothing of anywhere but the view. */
-async function open(at = url, opts: { bypassCSP?: boolean } = {}): Promise<{ page: Page; requested: string[] }> {
+async function open(at = url, opts: { bypassCSP?: boolean } = {}): Promise<{ page: Page; requested: string[]; details: string[] }> {
   const page = await browser!.browser.newPage({ viewport: { width: 1280, height: 800 }, ...opts });
   const requested: string[] = [];
+  const details: string[] = [];
   page.on("request", r => void requested.push(r.url()));
+  page.on("response", r => {
+    if (r.url().includes("/api/stagesets/")) void r.text().then(body => details.push(body), () => undefined);
+  });
   await page.goto(at);
-  return { page, requested };
+  return { page, requested, details };
 }
 
 const row = (page: Page, name: string) => page.locator(`li.ss[data-key="${ns}/${name}"]`);
@@ -100,7 +74,8 @@ const stageChip = (page: Page, name: string, stage: string) => row(page, name).l
 
 describe("stageset ui", () => {
   it("shows the demo release as a pipeline of Ready stages, reached by keyboard alone, and its page each object's health and the gate's answer; asks nothing of any other address", async () => {
-    const { page, requested } = await open();
+    // Without the Content-Security-Policy, so that a request to anywhere else would be made, and seen.
+    const { page, requested, details } = await open(url, { bypassCSP: true });
     await expect.poll(() => row(page, "demo").getAttribute("data-ready"), { timeout: 10_000 }).toBe("True");
     expect(await row(page, "demo").locator("li.stage").evaluateAll(els => els.map(e => `${e.getAttribute("data-stage")}:${e.getAttribute("data-phase")}`))).toEqual(["crds:Ready", "config:Ready", "app:Ready"]);
     expect(await stageChip(page, "demo", "app").innerText()).toMatch(/app\s*Ready\s*v1@sha256:[0-9a-f]{12}\b/);
@@ -109,9 +84,11 @@ describe("stageset ui", () => {
     const focused = () => page.evaluate<string>("(e => `${e.tagName}#${e.id} ${e.textContent}`.trim())(document.activeElement)");
     await page.keyboard.press("Tab");
     expect(await focused()).toBe("A# Skip to content");
+    await page.locator("#list").evaluate(list => ((list as unknown as { marked: boolean }).marked = true));
     await page.keyboard.press("Enter");
     expect(await focused()).toMatch(/^MAIN#main /);
-    expect(await row(page, "demo").count()).toBe(1);
+    expect(await page.locator("#list").evaluate(list => (list as unknown as { marked?: boolean }).marked)).toBe(true);
+    expect(new URL(page.url()).hash).toBe("");
     await page.keyboard.press("Tab");
     expect(await focused()).toBe("INPUT#filter");
     await page.keyboard.press("Tab");
@@ -123,17 +100,24 @@ describe("stageset ui", () => {
     await expect.poll(() => app.locator("[data-gate]").getAttribute("data-gate"), { timeout: 10_000 }).toBe("200");
     expect(await app.locator("tbody tr").allInnerTexts()).toContainEqual(expect.stringMatching(/^Deployment .*\/web\tCurrent/));
     expect(await page.locator('section.stage-detail[data-stage="crds"] tbody').innerText()).toMatch(/CustomResourceDefinition greetings\.ui-test\.stageset\.dev\tCurrent/);
+    const tableAfter = (heading: string) => page.locator(`h3:text-is("${heading}") + table tbody tr`);
+    expect(await tableAfter("Conditions").allInnerTexts()).toContainEqual(expect.stringMatching(/^Ready\tTrue\tReconciliationSucceeded\t/));
+    expect(await tableAfter("Recent Events").count()).toBeGreaterThan(0);
     await page.screenshot({ path: join(screenshotDir, "stageset-demo.png"), fullPage: true });
-    // The page looks again every few seconds; when nothing changed it is not redrawn, so the keyboard focus and the screen reader's place stay.
+    // The page looks again every few seconds and redraws only when the answer changed; either way the keyboard focus stays.
     await page.locator("#back").focus();
     await page.locator("main h2").evaluate(h2 => ((h2 as unknown as { marked: boolean }).marked = true));
-    const asked = () => requested.filter(u => u.includes("/api/stagesets/")).length;
-    const before = asked();
-    await expect.poll(asked, { timeout: 15_000 }).toBeGreaterThan(before + 1);
-    expect(await page.locator("main h2").evaluate(h2 => (h2 as unknown as { marked?: boolean }).marked)).toBe(true);
+    const shown = details.at(-1);
+    const before = details.length;
+    await expect.poll(() => details.length, { timeout: 30_000 }).toBeGreaterThan(before + 1);
+    const redrawn = details.slice(before).some(body => body !== shown);
+    expect(await page.locator("main h2").evaluate(h2 => (h2 as unknown as { marked?: boolean }).marked)).toBe(redrawn ? undefined : true);
     expect(await focused()).toBe("A#back ← all releases");
+    // Back on the overview, the focus is on the StageSet just left.
+    await page.keyboard.press("Enter");
+    await expect.poll(focused).toBe(`A# ${ns}/demo`);
     // Everything the page loaded came from the view itself, under its token: no CDN, no other host.
-    expect(requested.length).toBeGreaterThan(3);
+    expect(requested.length).toBeGreaterThan(5);
     expect(requested.filter(u => !u.startsWith(url))).toEqual([]);
     await page.close();
   }, 60_000);
@@ -179,7 +163,7 @@ describe("stageset ui", () => {
   it("draws a long list whole and in order (in chunks after the first screen), filters it, and updates a row in place", async () => {
     // A namespace no controller watches: its StageSets' status is written here, as a controller would.
     const many = await createTestNamespace("ui-many");
-    const other = await startUiProcess(["-n", many]);
+    const other = await startUiProcess(["-n", many], inject("kubeconfig"));
     try {
       const manyUrl = other.url;
       const names = Array.from({ length: 400 }, (_, i) => `r-${String(i).padStart(3, "0")}`);
@@ -192,6 +176,7 @@ describe("stageset ui", () => {
         ...(i === 1
           ? {
               runStartedAt: at(-90),
+              approvals: [{ stage: "only", revision: "v1", approvedBy: "alice@example.com", approvedAt: at(-85) }],
               actions: [
                 { stage: "only", hook: "pre", name: "migrate", revision: "v1", phase: "Succeeded", attempts: 1, startedAt: at(-80) },
                 { stage: "only", hook: "post", name: "smoke", revision: "v1", phase: "Failed", attempts: 3, startedAt: at(-30) },
@@ -209,8 +194,10 @@ describe("stageset ui", () => {
       await page.goto(manyUrl);
       await expect.poll(() => page.locator("#list > li").count(), { timeout: 30_000 }).toBe(names.length);
       expect(await page.locator("#list > li").evaluateAll(els => els.map(e => e.getAttribute("data-key")))).toEqual(names.map(n => `${many}/${n}`));
+      // Drawn in chunks: the first screen of rows painted on its own, the whole list after.
+      expect(await page.evaluate<number[]>(`["stagesets-first-painted", "stagesets-painted"].map(n => performance.getEntriesByName(n).at(-1)?.detail)`)).toEqual([60, names.length]);
       // A row: the Ready reason, suspended, when the run started, the ledger counted; a stage's time in its phase, or the end of its soak.
-      expect(await page.locator(`li.ss[data-key="${many}/r-001"] .head`).innerText()).toMatch(/^ui-many-\w+\/r-001\s+Ready=True\s+ReconciliationSucceeded\s+suspended · run started (8\d|9\d|1\d\d)s ago · actions: 1 succeeded, 1 failed$/);
+      expect(await page.locator(`li.ss[data-key="${many}/r-001"] .head`).innerText()).toMatch(/^ui-many-\w+\/r-001\s+Ready=True\s+ReconciliationSucceeded\s+suspended · run started (?:9\ds|1\d\ds|\dm) ago · actions: 1 succeeded, 1 failed$/);
       expect(await page.locator(`li.ss[data-key="${many}/r-001"] li.stage`).innerText()).toMatch(/^only\s+Ready\s+-\s+until \d{1,2}:\d\d:\d\d/);
       expect(await page.locator(`li.ss[data-key="${many}/r-000"]`).innerText()).toMatch(/Ready=False\s+HealthDegraded[\s\S]*only\s+Degraded\s+-\s+1\dm ago/);
       // A stage that is not Ready: its message is in the chip for a screen reader, not only in a mouse's tooltip.
@@ -233,7 +220,14 @@ describe("stageset ui", () => {
       await expect.poll(() => last.getAttribute("data-ready")).toBe("False");
       expect(await page.evaluate<string>("document.activeElement.textContent")).toBe(`${many}/r-398`);
       expect(await page.locator("#list > li").evaluateAll(els => els.map(e => e.getAttribute("data-key")))).toEqual(names.map(n => `${many}/${n}`));
-      expect(await page.locator("#list > li").count()).toBe(names.length);
+      // Its page: the whole action ledger and the approvals.
+      await page.locator(`li.ss[data-key="${many}/r-001"] a.name`).click();
+      const tableAfter = (heading: string) => page.locator(`h3:text-is("${heading}") + table tbody tr`);
+      await expect.poll(() => tableAfter("Action ledger").allInnerTexts(), { timeout: 10_000 }).toEqual([
+        expect.stringMatching(/^only\tpre\tmigrate\tv1\tSucceeded\t1\t\d{4}-/),
+        expect.stringMatching(/^only\tpost\tsmoke\tv1\tFailed\t3\t\d{4}-/),
+      ]);
+      expect(await tableAfter("Approvals").allInnerTexts()).toEqual([expect.stringMatching(/^only\tv1\talice@example\.com\t\d{4}-/)]);
       await page.close();
     } finally {
       await other.stop();
@@ -258,8 +252,12 @@ describe("stageset ui", () => {
     expect((await fetch(`${url}api/stagesets/${ns}/nothing-here`)).status).toBe(404);
     expect((await fetch(`${url}api/stagesets/${ns}/%E0%A4%A`)).status).toBe(400);
     // A DNS-rebinding page reaches the port under another name; "localhost" is not the address printed either.
-    for (const host of [`rebind.example:${base.port}`, `localhost:${base.port}`, "127.0.0.1"]) expect([host, await statusWithHost(`${url}api/stagesets/${ns}/demo`, host)]).toEqual([host, 421]);
-    for (const method of ["POST", "PUT", "DELETE", "HEAD", "OPTIONS"]) expect([method, (await fetch(url, { method })).status]).toEqual([method, 405]);
+    for (const name of ["constructor", "__proto__", "toString", "app.js/x"]) expect([name, (await fetch(`${url}${name}`)).status]).toEqual([name, 404]);
+    for (const host of [`rebind.example:${base.port}`, `localhost:${base.port}`, "127.0.0.1"]) expect([host, ...(await answerWithHost(`${url}api/stagesets/${ns}/demo`, host))]).toEqual([host, 421, `this view answers only at its own address, 127.0.0.1:${base.port}\n`]);
+    for (const method of ["POST", "PUT", "DELETE", "HEAD", "OPTIONS"]) {
+      const res = await fetch(url, { method });
+      expect([method, res.status, res.headers.get("allow"), method === "HEAD" ? "" : await res.text()]).toEqual([method, 405, "GET", method === "HEAD" ? "" : "read-only\n"]);
+    }
     const page = await fetch(url);
     expect(page.headers.get("content-security-policy")).toContain("default-src 'none'");
     expect(page.headers.get("referrer-policy")).toBe("no-referrer");
@@ -275,7 +273,7 @@ describe("stageset ui", () => {
       socket.on("data", chunk => void (asked ||= chunk.toString()));
     });
     await new Promise<void>(ok => silent.listen(0, "127.0.0.1", ok));
-    const quiet = await startUiProcess(["-n", ns, "--gate-url", `http://user:s3cret@127.0.0.1:${(silent.address() as AddressInfo).port}`]);
+    const quiet = await startUiProcess(["-n", ns, "--gate-url", `http://user:s3cret@127.0.0.1:${(silent.address() as AddressInfo).port}`], inject("kubeconfig"));
     try {
       // Opened at once: the view answers 503 until it has listed StageSets, then the StageSet.
       const res = await eventually(() => fetch(`${quiet.url}api/stagesets/${ns}/demo`), r => r.status !== 503, { what: "the view to have listed" });
@@ -290,6 +288,10 @@ describe("stageset ui", () => {
       // A page asking again while the view stops: the view exits without waiting for the gate.
       void fetch(`${quiet.url}api/stagesets/${ns}/demo`).catch(() => undefined);
       await eventually(async () => sockets.length, n => n >= 6, { what: "the second round of gate questions under way" });
+      // Stopped while the gate holds its questions: it exits well before the questions' own 2 s bound would end them twice over.
+      const stopping = Date.now();
+      await quiet.stop();
+      expect(Date.now() - stopping).toBeLessThan(8_000);
     } finally {
       await quiet.stop();
       for (const socket of sockets) socket.destroy();
@@ -300,13 +302,24 @@ describe("stageset ui", () => {
   it("says on the page and on the terminal when the user may not read StageSets", async () => {
     await K8s(kind.ServiceAccount).Apply({ metadata: { name: "no-rights", namespace: ns } });
     const kubeconfig = serviceAccountKubeconfig(inject("harnessBinDir"), inject("kubeconfig"), { namespace: ns, name: "no-rights" });
-    const refused = await startUiProcess(["-n", ns], kubeconfig);
+    const refused = await startUiProcess(["-A"], kubeconfig);
     try {
       const { page } = await open(refused.url);
-      await expect.poll(() => page.locator("#source-note").textContent(), { timeout: 30_000 }).toMatch(/^Cannot read StageSets \(Forbidden\): .*cannot list resource "stagesets"/);
-      expect(await page.locator("#source-note").getAttribute("role")).toBe("alert");
+      const forbidden = /^Cannot read StageSets \(Forbidden\): .*cannot list resource "stagesets" .* at the cluster scope/;
+      await expect.poll(() => page.locator("#source-note").textContent(), { timeout: 30_000 }).toMatch(forbidden);
+      // Said once to a screen reader (the alert region), and shown in the list's place.
+      expect(await page.locator("#announce").textContent()).toMatch(forbidden);
       expect(await page.locator("#list > li").count()).toBe(0);
       expect(refused.stderr()).toMatch(/^stageset ui: cannot read StageSets \(Forbidden: .*cannot list resource "stagesets"/m);
+      // A StageSet's page says the same, rather than "Loading…" for ever.
+      await page.goto(`${refused.url}#/ss/${ns}/demo`);
+      await expect.poll(() => page.locator("main .banner").textContent(), { timeout: 10_000 }).toMatch(/^cannot read StageSets \(Forbidden\): /);
+      // Its port is taken now: a second view on it says so and stops.
+      const taken = new URL(refused.url).port;
+      const second = await new Promise<{ code: number | null; err: string }>(ok =>
+        execFile(process.execPath, [join(root, "bin/stageset.mjs"), "ui", "-A", "--port", taken], { env: { ...process.env, KUBECONFIG: kubeconfig }, timeout: 60_000 }, (error, _out, err) => ok({ code: error ? ((error as { code?: number }).code ?? null) : 0, err })),
+      );
+      expect([second.code, second.err]).toEqual([3, expect.stringContaining(`port ${taken} on 127.0.0.1 is in use: choose another with --port`)]);
       await page.screenshot({ path: join(screenshotDir, "overview-forbidden.png"), fullPage: true });
       await page.close();
     } finally {

@@ -89,13 +89,17 @@ const chunkRows = 250;
 let pending = [];
 let pendingSet = new Set();
 let chunkTimer;
+/** The StageSet whose link had the keyboard focus before the list was drawn anew: it gets it back once drawn. */
+let refocus = "";
 
 function fillList() {
   const list = document.getElementById("list");
   if (!list) return;
   clearTimeout(chunkTimer);
+  refocus = document.activeElement?.closest?.("#list li.ss")?.dataset.key ?? refocus;
   const keys = [...items.keys()].sort((a, b) => a.localeCompare(b));
   list.innerHTML = keys.slice(0, firstRows).map(rowFor).join("");
+  restoreFocus(list);
   pending = keys.slice(firstRows);
   pendingSet = new Set(pending);
   afterPaint("stagesets-first-painted", Math.min(keys.length, firstRows));
@@ -108,6 +112,7 @@ function drawPending(total) {
     const chunk = pending.splice(0, chunkRows);
     for (const k of chunk) pendingSet.delete(k);
     list.insertAdjacentHTML("beforeend", chunk.filter(k => items.has(k)).map(rowFor).join(""));
+    restoreFocus(list);
     chunkTimer = setTimeout(() => drawPending(total));
     return;
   }
@@ -115,6 +120,14 @@ function drawPending(total) {
   showSource();
   performance.mark("stagesets-rendered", { detail: total });
   afterPaint("stagesets-painted", total);
+}
+
+function restoreFocus(list) {
+  if (!refocus) return;
+  const link = list.querySelector(`li.ss[data-key="${CSS.escape(refocus)}"]:not([hidden]) a.name`);
+  if (!link && pending.includes(refocus)) return;
+  refocus = "";
+  if (link) link.focus();
 }
 
 /** A row as the filter shows it now (a filter typed while the list is still drawing holds for later chunks too). */
@@ -144,13 +157,19 @@ function setCount(visible) {
   if (count) count.textContent = visible === items.size ? `(${items.size})` : `(${visible} of ${items.size})`;
 }
 
+/** Writes a live region only when its text changes: a screen reader hears a change once, not every redraw. */
+function say(el, text) {
+  if (el && el.textContent !== text) el.textContent = text;
+}
+
 function showSource() {
   const note = document.getElementById("source-note");
   if (!note) return;
   const trouble = source.state === "Forbidden" || source.state === "Failing" || source.state === "NotServed";
+  const text = trouble ? `Cannot read StageSets (${source.state}): ${source.detail}` : source.synced ? (items.size ? "" : "No StageSets found.") : "Listing StageSets…";
   note.className = trouble ? "banner" : "";
-  note.setAttribute("role", trouble ? "alert" : "status");
-  note.textContent = trouble ? `Cannot read StageSets (${source.state}): ${source.detail}` : source.synced ? (items.size ? "" : "No StageSets found.") : "Listing StageSets…";
+  if (trouble && note.textContent !== text) say(document.getElementById("announce"), text);
+  say(note, text);
   setCount(document.querySelectorAll("#list > li:not([hidden])").length);
 }
 
@@ -176,7 +195,8 @@ function patchRow(key, view) {
     // Its link keeps the keyboard focus it had: a live update must not throw the reader's place away.
     const focused = old.contains(document.activeElement);
     old.replaceWith(row);
-    if (focused) row.querySelector("a.name")?.focus();
+    // A row the filter now hides cannot hold focus: the list's content takes it.
+    if (focused) (row.hidden ? main : row.querySelector("a.name"))?.focus();
     return;
   }
   const next = [...list.children].find(li => li.dataset.key.localeCompare(key) > 0);
@@ -284,6 +304,8 @@ function routeKey(hash) {
 function route() {
   clearTimeout(detailTimer);
   clearTimeout(detailReload);
+  // Back on the overview, the keyboard focus is on the StageSet just left, not lost to the page's top.
+  refocus = detailShown;
   detailShown = routeKey(location.hash);
   detailJson = "";
   lastFailure = "";
@@ -316,16 +338,18 @@ function changed(upsert, remove) {
 }
 
 function setConnection(text, cls) {
-  connection.textContent = text;
+  say(connection, text);
   connection.className = cls;
 }
 
 function connect() {
   const stream = new EventSource("events");
   stream.addEventListener("open", () => setConnection("live", "live"));
+  const stopped = () => setConnection("stopped: start `stageset ui` again and open the address it prints", "down");
+  stream.addEventListener("stopped", () => (stream.close(), stopped()));
   stream.addEventListener("error", () => {
-    // Closed for good: the view stopped, or was started again under a new address.
-    if (stream.readyState === EventSource.CLOSED) setConnection("stopped: start `stageset ui` again and open the address it prints", "down");
+    // Closed for good (refused: the view was started again under a new address), or retrying.
+    if (stream.readyState === EventSource.CLOSED) stopped();
     else setConnection("disconnected: retrying…", "down");
   });
   stream.addEventListener("snapshot", e => {
@@ -363,9 +387,11 @@ document.addEventListener("keydown", e => {
   }
 });
 
-// A hash that is not a route (the skip link's #main) is the browser's to follow, not a page change.
-window.addEventListener("hashchange", () => {
-  if (location.hash === "" || location.hash.startsWith("#/")) route();
+// The skip link moves the focus without changing the address, so Back and Forward stay the pages' own.
+document.querySelector(".skip").addEventListener("click", e => {
+  e.preventDefault();
+  main.focus();
 });
+window.addEventListener("hashchange", route);
 connect();
 route();
