@@ -44,7 +44,7 @@ export default [
     files: ["cli/ui/assets/*.js"],
     languageOptions: {
       sourceType: "script",
-      globals: { document: "readonly", window: "readonly", location: "readonly", performance: "readonly", fetch: "readonly", EventSource: "readonly", CSS: "readonly", requestAnimationFrame: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly" },
+      globals: { document: "readonly", window: "readonly", location: "readonly", performance: "readonly", fetch: "readonly", EventSource: "readonly", CSS: "readonly", requestAnimationFrame: "readonly", cancelAnimationFrame: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly" },
     },
   },
   {

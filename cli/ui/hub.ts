@@ -16,6 +16,8 @@ export interface SourceState {
 /** How long changes gather before they are sent: well inside the 1 s a change may take to show. */
 export const coalesceMs = 100;
 const heartbeatMs = 15_000;
+/** Rows in a first screen (the page draws as many before the rest). */
+const firstScreen = 60;
 /** A page this far behind (a stalled tab, a slow link) is dropped rather than buffered without end: its browser reconnects and gets a fresh snapshot. */
 const maxBacklogBytes = 16 * 1024 * 1024;
 
@@ -49,10 +51,15 @@ export class Hub {
     this.send(frame("source", source));
   }
 
-  /** A new page: headers, then the whole set as it is now. */
+  /**
+   * A new page: headers, then the whole set as it is now, in two messages: the first screenful
+   * (the page draws it as soon as it arrives), then the rest, as one change.
+   */
   attach(res: ServerResponse, headers: Record<string, string>): void {
     res.writeHead(200, { ...headers, "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" });
-    res.write(frame("snapshot", { scope: this.scope, source: this.source, items: [...this.views.values()].sort(byKey) }));
+    const items = [...this.views.values()].sort(byKey);
+    res.write(frame("snapshot", { scope: this.scope, source: this.source, items: items.slice(0, firstScreen) }));
+    if (items.length > firstScreen) res.write(frame("change", { upsert: items.slice(firstScreen), remove: [] }));
     this.pages.add(res);
     res.on("close", () => this.pages.delete(res));
   }

@@ -16,6 +16,8 @@ export interface StageView {
   soakEndsAt?: string;
   /** Only when the stage is not Ready: what it waits for or why it failed. */
   message?: string;
+  /** The gate's answer for the stage (200 open, 403 closed); absent when not asked yet or the gate did not answer. */
+  gate?: number;
 }
 
 export interface ActionTally {
@@ -47,6 +49,11 @@ export interface StageSetView {
 export const messageCap = 300;
 
 const cut = (text: string | undefined) => (text && text.length > messageCap ? `${text.slice(0, messageCap - 1)}…` : (text ?? ""));
+
+/** The view with the gate's answers for its stages. */
+export function withGate(view: StageSetView, answer: (stage: string) => number | undefined): StageSetView {
+  return { ...view, stages: view.stages.map(st => ({ ...st, ...(answer(st.name) !== undefined ? { gate: answer(st.name) } : {}) })) };
+}
 
 export function viewOf(ss: StageSet): StageSetView {
   const s = summarize(ss);

@@ -17,8 +17,9 @@ import { fileURLToPath } from "node:url";
 import { stageSetsPath, type StageSet } from "../../capabilities/api";
 import { Discovery, Informer, objectKey, type InformerState, type KubeClient } from "../../capabilities/kube";
 import { readDetail, type StageSetDetail } from "./detail";
+import { GateWatch } from "./gate-watch";
 import { Hub, type SourceState } from "./hub";
-import { viewOf } from "./model";
+import { viewOf, withGate, type StageSetView } from "./model";
 
 export interface UiOptions {
   client: KubeClient;
@@ -75,6 +76,7 @@ class Releases {
   readonly hub: Hub;
   private readonly informer: Informer<StageSet>;
   private readonly discovery: Discovery;
+  private readonly gates: GateWatch;
   private readonly stopping = new AbortController();
   // Several pages (or one page's timer and a change) asking for one StageSet share one reading.
   private readonly reading = new Map<string, Promise<StageSetDetail>>();
@@ -82,9 +84,16 @@ class Releases {
   constructor(private readonly opts: UiOptions) {
     this.hub = new Hub(opts.namespace ?? "all namespaces");
     this.discovery = new Discovery(opts.client);
+    this.gates = new GateWatch({ gateUrl: opts.gateUrl, changed: key => this.show(this.informer.get(key)) });
     this.informer = new Informer<StageSet>(opts.client, stageSetsPath(opts.namespace), {
-      upsert: ss => this.hub.upsert(viewOf(ss)),
-      remove: ss => this.hub.remove(objectKey(ss)),
+      upsert: ss => {
+        this.gates.track(objectKey(ss), (ss.spec?.stages ?? []).map(s => s.name));
+        this.show(ss);
+      },
+      remove: ss => {
+        this.gates.untrack(objectKey(ss));
+        this.hub.remove(objectKey(ss));
+      },
       synced: () => this.setSource({ ...this.informer.state, synced: true }),
       state: (state, detail) => this.setSource({ state, detail, synced: state === "Synced" }),
     });
@@ -96,6 +105,7 @@ class Releases {
 
   stop(): void {
     this.stopping.abort();
+    this.gates.stop();
     this.informer.stop();
     this.hub.close();
   }
@@ -117,6 +127,16 @@ class Releases {
       this.reading.set(key, pending);
     }
     return pending;
+  }
+
+  /** The StageSet as the overview shows it, with the gate's answers. */
+  view(ss: StageSet): StageSetView {
+    const key = objectKey(ss);
+    return withGate(viewOf(ss), stage => this.gates.answer(key, stage));
+  }
+
+  private show(ss: StageSet | undefined): void {
+    if (ss) this.hub.upsert(this.view(ss));
   }
 
   private setSource(source: SourceState): void {

@@ -79,6 +79,8 @@ describe("stageset ui", () => {
     await expect.poll(() => row(page, "demo").getAttribute("data-ready"), { timeout: 10_000 }).toBe("True");
     expect(await row(page, "demo").locator("li.stage").evaluateAll(els => els.map(e => `${e.getAttribute("data-stage")}:${e.getAttribute("data-phase")}`))).toEqual(["crds:Ready", "config:Ready", "app:Ready"]);
     expect(await stageChip(page, "demo", "app").innerText()).toMatch(/app\s*Ready\s*v1@sha256:[0-9a-f]{12}\b/);
+    // The gate's answer for each stage, asked of the module's gate as Flagger asks it.
+    await expect.poll(() => row(page, "demo").locator("li.stage .gate").allInnerTexts(), { timeout: 10_000 }).toEqual(["gate open", "gate open", "gate open"]);
     await page.screenshot({ path: join(screenshotDir, "overview-demo.png"), fullPage: true });
     // By keyboard alone: the skip link first (it moves focus to the content and leaves the page as it is), then the filter, the checkbox and the StageSet's link.
     const focused = () => page.evaluate<string>("(e => `${e.tagName}#${e.id} ${e.textContent}`.trim())(document.activeElement)");
@@ -149,6 +151,7 @@ describe("stageset ui", () => {
     await expect.poll(() => row(page, "flaky").locator(".failure").textContent(), { timeout: 60_000 }).toMatch(/^ApplyFailed: stage app: /);
     expect(await stageChip(page, "flaky", "app").getAttribute("data-phase")).toBe("Failed");
     expect(await stageChip(page, "flaky", "db").getAttribute("data-phase")).toBe("Ready");
+    await expect.poll(() => row(page, "flaky").locator("li.stage .gate").allInnerTexts(), { timeout: 10_000 }).toEqual(["gate open", "gate closed"]);
     await page.screenshot({ path: join(screenshotDir, "overview-failed.png"), fullPage: true });
     await artifacts.publish({ namespace: ns, name: "flaky-app" }, { files: { "cm.yaml": configMap("flaky-app", "{ v: '1' }") } });
     await expect.poll(() => row(page, "flaky").getAttribute("data-ready"), { timeout: 60_000 }).toBe("True");

@@ -40,7 +40,14 @@ function stageHtml(st) {
   const said = st.message ? `<span class="vh">: ${esc(st.message)}</span>` : "";
   return `<li class="stage ${phaseClass(st.phase)}" data-stage="${esc(st.name)}" data-phase="${esc(st.phase)}"${title}>` +
     `<b>${esc(st.name)}</b> ${esc(st.phase)} <span class="rev">${esc(st.revision || "-")}</span> ` +
-    `${st.soakEndsAt && st.phase === "Ready" ? future(st.soakEndsAt) : when(st.since, "")}${said}</li>`;
+    `${st.soakEndsAt && st.phase === "Ready" ? future(st.soakEndsAt) : when(st.since, "")}${gateChip(st.gate)}${said}</li>`;
+}
+
+/** The gate's answer for a stage, as the overview got it: open (200), closed (403), or another status. */
+function gateChip(status) {
+  if (status === undefined) return "";
+  const word = status === 200 ? "open" : status === 403 ? "closed" : String(status);
+  return ` <span class="gate ${status === 200 ? "g-open" : "g-closed"}" data-gate="${Number(status)}">gate ${word}</span>`;
 }
 
 function actionsText(a) {
@@ -89,6 +96,7 @@ const chunkRows = 250;
 let pending = [];
 let pendingSet = new Set();
 let chunkTimer;
+let chunkFrame;
 /** The StageSet whose link had the keyboard focus before the list was drawn anew: it gets it back once drawn. */
 let refocus = "";
 
@@ -96,6 +104,7 @@ function fillList() {
   const list = document.getElementById("list");
   if (!list) return;
   clearTimeout(chunkTimer);
+  cancelAnimationFrame(chunkFrame);
   refocus = document.activeElement?.closest?.("#list li.ss")?.dataset.key ?? refocus;
   const keys = [...items.keys()].sort((a, b) => a.localeCompare(b));
   list.innerHTML = keys.slice(0, firstRows).map(rowFor).join("");
@@ -103,7 +112,8 @@ function fillList() {
   pending = keys.slice(firstRows);
   pendingSet = new Set(pending);
   afterPaint("stagesets-first-painted", Math.min(keys.length, firstRows));
-  drawPending(keys.length);
+  // The rest after the first screen has been painted, not before it.
+  chunkFrame = requestAnimationFrame(() => (chunkTimer = setTimeout(() => drawPending(keys.length))));
 }
 
 function drawPending(total) {
