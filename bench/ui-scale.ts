@@ -80,7 +80,7 @@ async function main(): Promise<void> {
       const painted = await page.waitForFunction(`performance.getEntriesByName("stagesets-painted").find(e => e.detail === ${count})?.startTime`, undefined, { timeout: 60_000 });
       paints.push(Math.round((await painted.jsonValue()) as number));
       firstScreens.push(Math.round((await page.evaluate(`performance.getEntriesByName("stagesets-first-painted").find(e => e.detail > 0).startTime`)) as number));
-      // Where the time goes: the page and its script loaded, then the snapshot of all StageSets received.
+      // Where the time goes: the page and its script loaded, then the first screenful of StageSets received.
       scripts.push(Math.round((await page.evaluate(`performance.getEntriesByType("navigation")[0].domContentLoadedEventEnd`)) as number));
       snapshots.push(Math.round((await page.evaluate(`performance.getEntriesByName("snapshot-received").find(e => e.detail > 1000)?.startTime ?? NaN`)) as number));
     }
@@ -107,7 +107,7 @@ async function main(): Promise<void> {
     console.log(`stageset ui -A, ${count} StageSets × ${stages} stages, headless Chromium ${browser.browser.version()}:`);
     console.log(`  navigation start to the first screen of releases painted: ${fmt(firstScreens)}   (target: under 1,000 ms)`);
     console.log(`    of which the first load, opened as the view started (before it had listed): ${firstScreens[0]} ms`);
-    console.log(`    of which: page and script loaded ${fmt(scripts)}; snapshot of the StageSets received ${fmt(snapshots)}`);
+    console.log(`    of which: page and script loaded ${fmt(scripts)}; first screenful of StageSets received ${fmt(snapshots)}`);
     console.log(`  navigation start to the whole list drawn and painted: ${fmt(paints)}; first load ${paints[0]} ms`);
     console.log(`  a status write to the changed stage shown on the open page: ${fmt(changes)}   (target: under 1,000 ms)`);
     console.log(`  baseline: one GET of all ${count} StageSets from the API server: ${listMs} ms, ${(listBytes / 1e6).toFixed(1)} MB of JSON`);

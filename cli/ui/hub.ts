@@ -53,13 +53,13 @@ export class Hub {
 
   /**
    * A new page: headers, then the whole set as it is now, in two messages: the first screenful
-   * (the page draws it as soon as it arrives), then the rest, as one change.
+   * (the page draws it as soon as it arrives), then the rest (which sorts after it).
    */
   attach(res: ServerResponse, headers: Record<string, string>): void {
     res.writeHead(200, { ...headers, "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" });
     const items = [...this.views.values()].sort(byKey);
     res.write(frame("snapshot", { scope: this.scope, source: this.source, items: items.slice(0, firstScreen) }));
-    if (items.length > firstScreen) res.write(frame("change", { upsert: items.slice(firstScreen), remove: [] }));
+    if (items.length > firstScreen) res.write(frame("snapshot-rest", { items: items.slice(firstScreen) }));
     this.pages.add(res);
     res.on("close", () => this.pages.delete(res));
   }

@@ -87,7 +87,8 @@ class Releases {
     this.gates = new GateWatch({ gateUrl: opts.gateUrl, changed: key => this.show(this.informer.get(key)) });
     this.informer = new Informer<StageSet>(opts.client, stageSetsPath(opts.namespace), {
       upsert: ss => {
-        this.gates.track(objectKey(ss), (ss.spec?.stages ?? []).map(s => s.name));
+        // Once listed, an upsert is a change seen live: the gate is asked again shortly after, as its own watch catches up.
+        this.gates.track(objectKey(ss), (ss.spec?.stages ?? []).map(s => s.name), ss.metadata?.resourceVersion ?? "", this.listed);
         this.show(ss);
       },
       remove: ss => {

@@ -97,14 +97,14 @@ let pending = [];
 let pendingSet = new Set();
 let chunkTimer;
 let chunkFrame;
+let drawing = false;
 /** The StageSet whose link had the keyboard focus before the list was drawn anew: it gets it back once drawn. */
 let refocus = "";
 
 function fillList() {
   const list = document.getElementById("list");
   if (!list) return;
-  clearTimeout(chunkTimer);
-  cancelAnimationFrame(chunkFrame);
+  stopDrawing();
   refocus = document.activeElement?.closest?.("#list li.ss")?.dataset.key ?? refocus;
   const keys = [...items.keys()].sort((a, b) => a.localeCompare(b));
   list.innerHTML = keys.slice(0, firstRows).map(rowFor).join("");
@@ -112,24 +112,52 @@ function fillList() {
   pending = keys.slice(firstRows);
   pendingSet = new Set(pending);
   afterPaint("stagesets-first-painted", Math.min(keys.length, firstRows));
-  // The rest after the first screen has been painted, not before it.
-  chunkFrame = requestAnimationFrame(() => (chunkTimer = setTimeout(() => drawPending(keys.length))));
+  drawLater();
 }
 
-function drawPending(total) {
+/** Rows that sort after every row drawn or waiting (the rest of a snapshot): drawn after them. */
+function appendRows(keys) {
+  for (const k of keys) {
+    pending.push(k);
+    pendingSet.add(k);
+  }
+  drawLater();
+}
+
+function stopDrawing() {
+  clearTimeout(chunkTimer);
+  cancelAnimationFrame(chunkFrame);
+  drawing = false;
+}
+
+/** The rest after what is drawn has been painted (or shortly, in a tab the browser does not paint), not before. */
+function drawLater() {
+  if (drawing) return;
+  drawing = true;
+  const go = () => {
+    cancelAnimationFrame(chunkFrame);
+    clearTimeout(chunkTimer);
+    chunkTimer = setTimeout(drawPending);
+  };
+  chunkFrame = requestAnimationFrame(go);
+  chunkTimer = setTimeout(go, 100);
+}
+
+function drawPending() {
   const list = document.getElementById("list");
   if (list && pending.length) {
     const chunk = pending.splice(0, chunkRows);
     for (const k of chunk) pendingSet.delete(k);
     list.insertAdjacentHTML("beforeend", chunk.filter(k => items.has(k)).map(rowFor).join(""));
     restoreFocus(list);
-    chunkTimer = setTimeout(() => drawPending(total));
+    chunkTimer = setTimeout(drawPending);
     return;
   }
+  drawing = false;
   applyFilter();
   showSource();
-  performance.mark("stagesets-rendered", { detail: total });
-  afterPaint("stagesets-painted", total);
+  performance.mark("stagesets-rendered", { detail: items.size });
+  afterPaint("stagesets-painted", items.size);
 }
 
 function restoreFocus(list) {
@@ -371,6 +399,11 @@ function connect() {
     scope = snap.scope;
     document.getElementById("scope").textContent = `watching ${scope}`;
     if (!detailShown) fillList();
+  });
+  stream.addEventListener("snapshot-rest", e => {
+    const rest = JSON.parse(e.data);
+    for (const v of rest.items) items.set(v.key, v);
+    if (!detailShown) appendRows(rest.items.map(v => v.key));
   });
   stream.addEventListener("change", e => {
     const c = JSON.parse(e.data);
