@@ -18,6 +18,8 @@ export const coalesceMs = 100;
 const heartbeatMs = 15_000;
 /** Rows in a first screen (the page draws as many before the rest). */
 const firstScreen = 60;
+/** Views per later message of a snapshot. */
+const restPart = 200;
 /** A page this far behind (a stalled tab, a slow link) is dropped rather than buffered without end: its browser reconnects and gets a fresh snapshot. */
 const maxBacklogBytes = 16 * 1024 * 1024;
 
@@ -53,13 +55,14 @@ export class Hub {
 
   /**
    * A new page: headers, then the whole set as it is now, in two messages: the first screenful
-   * (the page draws it as soon as it arrives), then the rest (which sorts after it).
+   * (the page draws it as soon as it arrives), then the rest (which sorts after it), in parts.
    */
   attach(res: ServerResponse, headers: Record<string, string>): void {
     res.writeHead(200, { ...headers, "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" });
     const items = [...this.views.values()].sort(byKey);
     res.write(frame("snapshot", { scope: this.scope, source: this.source, items: items.slice(0, firstScreen) }));
-    if (items.length > firstScreen) res.write(frame("snapshot-rest", { items: items.slice(firstScreen) }));
+    // In parts, so the page can paint between them: a single 1 MB message keeps its main thread busy past the first frame.
+    for (let i = firstScreen; i < items.length; i += restPart) res.write(frame("snapshot-rest", { items: items.slice(i, i + restPart) }));
     this.pages.add(res);
     res.on("close", () => this.pages.delete(res));
   }

@@ -109,6 +109,7 @@ function fillList() {
   const keys = [...items.keys()].sort((a, b) => a.localeCompare(b));
   list.innerHTML = keys.slice(0, firstRows).map(rowFor).join("");
   restoreFocus(list);
+  performance.mark("stagesets-first-drawn", { detail: Math.min(keys.length, firstRows) });
   pending = keys.slice(firstRows);
   pendingSet = new Set(pending);
   afterPaint("stagesets-first-painted", Math.min(keys.length, firstRows));
@@ -175,8 +176,8 @@ function rowFor(key) {
   return shown(v, filterText(), onlyTrouble()) ? html : html.replace("<li ", "<li hidden ");
 }
 
-/** Marks the frame after next: what was drawn has been painted (for the benchmark's figures). */
-const afterPaint = (name, detail) => requestAnimationFrame(() => requestAnimationFrame(() => performance.mark(name, { detail })));
+/** Marks the moment after the next frame has been painted (a timeout posted from a frame callback runs after that frame). */
+const afterPaint = (name, detail) => requestAnimationFrame(() => setTimeout(() => performance.mark(name, { detail })));
 
 function applyFilter() {
   const text = filterText();
@@ -401,6 +402,7 @@ function connect() {
     if (!detailShown) fillList();
   });
   stream.addEventListener("snapshot-rest", e => {
+    performance.mark("snapshot-rest-received", { detail: e.data.length });
     const rest = JSON.parse(e.data);
     for (const v of rest.items) items.set(v.key, v);
     if (!detailShown) appendRows(rest.items.map(v => v.key));
