@@ -314,16 +314,17 @@ describe("stageset ui", () => {
       expect(await page.locator("#announce").textContent()).toMatch(forbidden);
       expect(await page.locator("#list > li").count()).toBe(0);
       expect(refused.stderr()).toMatch(/^stageset ui: cannot read StageSets \(Forbidden: .*cannot list resource "stagesets"/m);
+      await page.screenshot({ path: join(screenshotDir, "overview-forbidden.png"), fullPage: true });
       // A StageSet's page says the same, rather than "Loading…" for ever.
       await page.goto(`${refused.url}#/ss/${ns}/demo`);
       await expect.poll(() => page.locator("main .banner").textContent(), { timeout: 10_000 }).toMatch(/^cannot read StageSets \(Forbidden\): /);
+      await page.screenshot({ path: join(screenshotDir, "stageset-forbidden.png"), fullPage: true });
       // Its port is taken now: a second view on it says so and stops.
       const taken = new URL(refused.url).port;
       const second = await new Promise<{ code: number | null; err: string }>(ok =>
         execFile(process.execPath, [join(root, "bin/stageset.mjs"), "ui", "-A", "--port", taken], { env: { ...process.env, KUBECONFIG: kubeconfig }, timeout: 60_000 }, (error, _out, err) => ok({ code: error ? ((error as { code?: number }).code ?? null) : 0, err })),
       );
       expect([second.code, second.err]).toEqual([3, expect.stringContaining(`port ${taken} on 127.0.0.1 is in use: choose another with --port`)]);
-      await page.screenshot({ path: join(screenshotDir, "overview-forbidden.png"), fullPage: true });
       await page.close();
     } finally {
       await refused.stop();
