@@ -32,8 +32,8 @@ export interface StageSetDetail {
 /** Recent Events shown: the newest ones. */
 const eventsShown = 20;
 
-/** A gate that does not answer by then is shown as not reachable: the page should not wait on it. */
-const gateTimeoutMs = 2_000;
+/** A gate that does not answer by then is shown as not reachable: the view (its pages and its overview's sweeps) should not wait on it. */
+export const gateTimeoutMs = 2_000;
 
 export async function readDetail(client: KubeClient, discovery: Discovery, ss: StageSet, gateUrl: string, signal?: AbortSignal): Promise<StageSetDetail> {
   const namespace = ss.metadata!.namespace!;

@@ -9,6 +9,7 @@
 // every answer is forgotten (an old "open" must not stand) and StageSets are asked one at a time
 // until the gate answers again.
 import { askGate } from "../gate";
+import { gateTimeoutMs } from "./detail";
 
 export interface GateWatchOptions {
   gateUrl: string;
@@ -19,7 +20,6 @@ export interface GateWatchOptions {
   concurrency?: number;
 }
 
-const gateTimeoutMs = 2_000;
 const failuresToLose = 3;
 
 interface Tracked {
