@@ -6,6 +6,9 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Where the scripts and the image builders keep what they build (the scripts read the same variables). */
+export const cacheRoot = process.env.STAGESET_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? "/root", ".cache"), "stageset");
 const cached = new Map<string, string>();
 
 export function scriptOutput(script: string): string {

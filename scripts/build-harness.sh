@@ -6,9 +6,9 @@ set -euo pipefail
 self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 cd "$(dirname "$self")/../tools/k8s-harness"
 
-export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-trimpath -buildvcs=false"
+# The Go settings every test tool is built with (the node's kubelet reuses this build's cache).
+source "$(dirname "$self")/go-tool-cache.sh"
 KUBE_VERSION=v1.37.2
-CACHE_ROOT="${STAGESET_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/stageset}"
 
 key=$( { go version; echo "$KUBE_VERSION"; cat go.mod go.sum ./*.go "$self"; } | sha256sum | cut -c1-16)
 bin="$CACHE_ROOT/k8s-harness/$key/bin"

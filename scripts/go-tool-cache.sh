@@ -3,7 +3,11 @@
 # $CACHE_ROOT/NAME/KEY/bin/BINARY is already there, it runs COMMAND (a function, since it reads
 # $out, which is set only then) with $out an empty directory, and moves $out into place. Then it
 # prints that bin directory (the last line, which the tests read).
-export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-trimpath -buildvcs=false"
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-trimpath -buildvcs=false -gcflags=all=-dwarf=false"
+# Why the last two: a cold build is CPU-bound on this 2-core machine, and most of it is the
+# compiler. No DWARF (the binaries are stripped with -s -w anyway) and a compiler that collects
+# garbage a quarter as often: Helm's cold build went from 177 s to 143 s with both.
+export GOGC=400
 CACHE_ROOT="${STAGESET_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/stageset}"
 
 cached_build() {

@@ -7,7 +7,8 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { ImageSpec } from "../nodes";
-import { cacheRoot, copyHostBinary, sharedLibraries } from "./host-binary";
+import { copyHostBinary, sharedLibraries } from "./host-binary";
+import { cacheRoot } from "../tools";
 
 export const curlClientImageName = "stageset.local/curl:1";
 

@@ -5,8 +5,6 @@ import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, realpathSync } from "node:fs";
 import { dirname, join } from "node:path";
 
-export const cacheRoot = process.env.STAGESET_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? "/root", ".cache"), "stageset");
-
 /** The absolute paths of the shared libraries a binary loads, the dynamic loader included (none for a static one). */
 export function sharedLibraries(binary: string): string[] {
   let out: string;

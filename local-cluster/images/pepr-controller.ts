@@ -12,7 +12,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, wri
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ImageSpec } from "../nodes";
-import { cacheRoot, copyHostBinary, sharedLibraries } from "./host-binary";
+import { copyHostBinary, sharedLibraries } from "./host-binary";
+import { cacheRoot } from "../tools";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 

@@ -69,8 +69,7 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
     reaper.state.cmdlineMatch.push(cp.dir);
     if (!opts.keepDirs) reaper.state.dirs.push(cp.dir);
     reaper.save();
-    const imageDir = join(base, "images");
-    const tars = buildBaseImages(bin, imageDir);
+    const tars = buildBaseImages(bin);
     const nodes: RealNode[] = [];
     for (let i = 1; i <= count; i++) nodes.push(await startNode({ i, count, run, base, bin, bridge, cp, reaper, tars, log }));
     const k = (args: string[], input?: string) => kubectl(cp!.binDir, cp!.kubeconfig, args, input);
@@ -78,7 +77,7 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
     installDNS(k);
     log("cluster DNS ready");
     const addImage = (spec: ImageSpec) => {
-      const tar = buildImage(bin, imageDir, spec);
+      const tar = buildImage(bin, spec);
       for (const n of nodes) importImage(args => n.exec(args), bin, tar);
     };
     const s = reaper.state;

@@ -1,8 +1,11 @@
 // Images without a registry: each is built here from local files into a tarball (one layer,
 // by k8s-node-agent image) and imported into every node's containerd, so no node ever pulls.
+// A tarball is built once per machine: every input lives in a keyed cache directory.
 import { execFileSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { cpSync, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { cacheRoot } from "../tools";
 import { containerdSocket } from "./containerd";
 
 export const images = {
@@ -13,7 +16,7 @@ export const images = {
 
 export interface ImageSpec {
   name: string;
-  /** Directory that becomes the image's filesystem. */
+  /** Directory that becomes the image's filesystem: a keyed cache directory, never changed once written (the tarball is cached by its path). */
   dir: string;
   entrypoint: string[];
   args?: string[];
@@ -23,17 +26,22 @@ export interface ImageSpec {
   owners?: Record<string, string>;
 }
 
-export function buildImage(bin: string, imageDir: string, spec: ImageSpec): string {
-  mkdirSync(imageDir, { recursive: true });
-  const tar = join(imageDir, `${spec.name.replace(/[^a-zA-Z0-9.-]/g, "_")}.tar`);
+/** The image's tarball, built by bin's k8s-node-agent unless the cache has it. */
+export function buildImage(bin: string, spec: ImageSpec): string {
+  const key = createHash("sha256").update(JSON.stringify({ bin, spec })).digest("hex").slice(0, 16);
+  const tar = join(cacheRoot, "images", `${key}.tar`);
+  if (existsSync(tar)) return tar;
+  mkdirSync(dirname(tar), { recursive: true });
+  const tmp = `${tar}.tmp.${process.pid}`;
   execFileSync(join(bin, "k8s-node-agent"), [
-    "image", "-name", spec.name, "-dir", spec.dir, "-o", tar,
+    "image", "-name", spec.name, "-dir", spec.dir, "-o", tmp,
     ...spec.entrypoint.flatMap(e => ["-entrypoint", e]),
     ...(spec.args ?? []).flatMap(a => ["-arg", a]),
     ...(spec.env ?? []).flatMap(e => ["-env", e]),
     ...(spec.workdir ? ["-workdir", spec.workdir] : []),
     ...Object.entries(spec.owners ?? {}).flatMap(([path, owner]) => ["-owner", `${path}=${owner}`]),
   ], { stdio: ["ignore", "pipe", "pipe"] });
+  renameSync(tmp, tar);
   return tar;
 }
 
@@ -43,12 +51,18 @@ export function importImage(exec: (args: string[]) => string, bin: string, tar: 
 }
 
 /** pause (the sandbox), echo-server (tests) and the agent (cluster DNS), as tarballs. */
-export function buildBaseImages(bin: string, imageDir: string): string[] {
+export function buildBaseImages(bin: string): string[] {
   const one = (name: string, binary: string, args: string[] = []) => {
-    const root = join(imageDir, `${binary}-root`);
-    mkdirSync(root, { recursive: true });
-    execFileSync("cp", ["-L", join(bin, binary), join(root, binary)]);
-    return buildImage(bin, imageDir, { name, dir: root, entrypoint: [`/${binary}`], args });
+    // bin is itself keyed (by the builds its links point to), so its name keys the roots.
+    const root = join(cacheRoot, "image-roots", basename(dirname(bin)), binary);
+    if (!existsSync(root)) {
+      const tmp = `${root}.tmp.${process.pid}`;
+      rmSync(tmp, { recursive: true, force: true });
+      mkdirSync(tmp, { recursive: true });
+      cpSync(join(bin, binary), join(tmp, binary), { dereference: true });
+      renameSync(tmp, root);
+    }
+    return buildImage(bin, { name, dir: root, entrypoint: [`/${binary}`], args });
   };
   return [one(images.pause, "pause"), one(images.echo, "echo-server", ["serve"]), one(images.agent, "k8s-node-agent")];
 }
