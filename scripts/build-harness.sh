@@ -11,22 +11,15 @@ source "$(dirname "$self")/go-tool-cache.sh"
 KUBE_VERSION=v1.37.2
 
 key=$( { go version; echo "$KUBE_VERSION"; cat go.mod go.sum ./*.go "$self"; } | sha256sum | cut -c1-16)
-bin="$CACHE_ROOT/k8s-harness/$key/bin"
 
-if [[ ! -x "$bin/k8s-harness" ]]; then
-  echo "building the test control plane ($KUBE_VERSION) into $bin; a cold build takes a while" >&2
-  tmp="$bin.tmp.$$"
-  rm -rf "$tmp" && mkdir -p "$tmp"
-  ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION \
+build() {
+  local ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION \
     -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37 \
     -X k8s.io/component-base/version.gitTreeState=clean -X k8s.io/component-base/version.gitCommit=none \
     -X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z"
-  start=$SECONDS
-  go build -ldflags "$ldflags" -o "$tmp/k8s-harness" .
+  go build -ldflags "$ldflags" -o "$out/k8s-harness" .
   for name in etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl; do
-    ln -sf k8s-harness "$tmp/$name"
+    ln -sf k8s-harness "$out/$name"
   done
-  rm -rf "$bin" && mv "$tmp" "$bin"
-  echo "built in $((SECONDS - start))s" >&2
-fi
-echo "$bin"
+}
+cached_build k8s-harness "$key" k8s-harness build

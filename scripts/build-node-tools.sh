@@ -22,7 +22,7 @@ GOFLAGS_P="${STAGESET_GO_P:-1}" # parallel compiles; the machine is small and sh
 
 missing=()
 for tool in runc iptables nft conntrack; do command -v "$tool" >/dev/null || missing+=("$tool"); done
-if ((${#missing[@]})); then
+if ((${#missing[@]})) && [[ -z ${STAGESET_GO_FETCH_ONLY:-} ]]; then
   echo "installing ${missing[*]} from Debian" >&2
   pkgs=("${missing[@]/nft/nftables}")
   apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" >&2
@@ -70,6 +70,8 @@ build_agent() {
 }
 agent_files=$(cd "$root/tools/k8s-node/agent" && find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) | LC_ALL=C sort)
 agent_bin=$(cached_build k8s-node-agent "$(cd "$root/tools/k8s-node/agent" && src_key $agent_files)" k8s-node-agent build_agent | tail -1)
+
+[[ -z ${STAGESET_GO_FETCH_ONLY:-} ]] || exit 0
 
 # One directory of links, keyed by the four parts.
 key=$(echo "$kube_bin $containerd_bin $cni_bin $agent_bin" | sha256sum | cut -c1-16)
