@@ -2,13 +2,35 @@
 // Flagger and Argo clients): each script prints the path on its last line; a warm cache only
 // hashes.
 import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
-/** Where the scripts and the image builders keep what they build (the scripts read the same variables). */
-export const cacheRoot = process.env.STAGESET_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? "/root", ".cache"), "stageset");
+/** Where the scripts and the image builders keep what they build (the scripts read the same variables, an empty one as unset). */
+export const cacheRoot = process.env.STAGESET_CACHE || join(process.env.XDG_CACHE_HOME || join(process.env.HOME || "/root", ".cache"), "stageset");
+
+/**
+ * path (a file or a directory) in the cache, made once: fill writes it at a temporary path
+ * beside it, which is then renamed into place, so a reader never sees half of it. path must be
+ * keyed by everything fill reads. When another process made it first, theirs is kept.
+ */
+export function cachedPath(path: string, fill: (tmp: string) => void): string {
+  if (existsSync(path)) return path;
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp.${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  try {
+    fill(tmp);
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (!existsSync(path)) throw err;
+  }
+  return path;
+}
+
 const cached = new Map<string, string>();
 
 export function scriptOutput(script: string): string {

@@ -17,9 +17,9 @@ build() {
     -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37 \
     -X k8s.io/component-base/version.gitTreeState=clean -X k8s.io/component-base/version.gitCommit=none \
     -X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z"
-  go build -ldflags "$ldflags" -o "$out/k8s-harness" .
+  go build -ldflags "$ldflags" -o "$out/k8s-harness" . || return
   for name in etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl; do
-    ln -sf k8s-harness "$out/$name"
+    ln -sf k8s-harness "$out/$name" || return
   done
 }
 cached_build k8s-harness "$key" k8s-harness build

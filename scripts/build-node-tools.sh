@@ -36,9 +36,8 @@ build_kube() {
     -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37 \
     -X k8s.io/component-base/version.gitTreeState=clean -X k8s.io/component-base/version.gitCommit=none \
     -X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z"
-  (cd "$root/tools/k8s-node/kube" && go build -p "$GOFLAGS_P" -ldflags "$ldflags" -o "$out/k8s-node-kube" .)
-  ln -sf k8s-node-kube "$out/kubelet"
-  ln -sf k8s-node-kube "$out/kube-proxy"
+  (cd "$root/tools/k8s-node/kube" && go build -p "$GOFLAGS_P" -ldflags "$ldflags" -o "$out/k8s-node-kube" .) &&
+    ln -sf k8s-node-kube "$out/kubelet" && ln -sf k8s-node-kube "$out/kube-proxy"
 }
 kube_bin=$(cached_build k8s-node-kube "$(src_key "$root"/tools/k8s-node/kube/{go.mod,go.sum,main.go})" kubelet build_kube | tail -1)
 

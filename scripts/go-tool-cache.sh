@@ -1,41 +1,54 @@
 # Sourced by the scripts that build test tools from the Go module proxy: the Go settings they
 # build with, and `cached_build NAME KEY BINARY COMMAND...`. Unless
-# $CACHE_ROOT/NAME/KEY/bin/BINARY is already there, it runs COMMAND (a function, since it reads
-# $out, which is set only then) with $out an empty directory, and moves $out into place. Then it
-# prints that bin directory (the last line, which the tests read).
+# $CACHE_ROOT/NAME/KEY-SETTINGS/bin/BINARY is already there (SETTINGS: a hash of this file), it
+# runs COMMAND (a function, since it reads $out, which is set only then) with $out an empty
+# directory, and moves $out into place once COMMAND succeeded and BINARY is in it. Then it
+# prints that bin directory (the last line, which the tests read). Callers often run it inside
+# $(...), where bash ignores `set -e`: so COMMAND must return its failure (chain with &&), and
+# cached_build checks every step itself.
 #
 # STAGESET_GO_FETCH_ONLY=1 makes a build script only download the Go modules its cold build
 # needs (`go build -n` loads every package, which fetches their modules, and compiles
 # nothing), so CI can fetch them while another tool compiles: a cold fetch is mostly waiting
-# on the network, about 3 minutes for all the tools.
+# on the network, about 3 minutes for all the tools. Nothing is cached and nothing printed.
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-trimpath -buildvcs=false -gcflags=all=-dwarf=false"
 # Why the last two: a cold build is CPU-bound on this 2-core machine, and most of it is the
 # compiler. No DWARF (the binaries are stripped with -s -w anyway) and a compiler that collects
 # garbage a quarter as often: Helm's cold build went from 177 s to 143 s with both.
 export GOGC=400
 CACHE_ROOT="${STAGESET_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/stageset}"
+go_settings=$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-8)
 
 cached_build() {
   local name=$1 key=$2 binary=$3
   shift 3
-  local bin="$CACHE_ROOT/$name/$key/bin"
-  if [[ ! -x "$bin/$binary" && -n ${STAGESET_GO_FETCH_ONLY:-} ]]; then
-    out=$(mktemp -d)
-    go() { case $1 in build | install) command go "$1" -n "${@:2}" >/dev/null 2>&1 ;; *) command go "$@" ;; esac; }
-    "$@"
-    unset -f go
-    rm -rf "$out"
-    echo "fetched the modules of $name" >&2
-    return
-  fi
-  if [[ ! -x "$bin/$binary" ]]; then
+  local bin="$CACHE_ROOT/$name/$key-$go_settings/bin"
+  if [[ -x "$bin/$binary" ]]; then
+    echo "$bin"
+  elif [[ -n ${STAGESET_GO_FETCH_ONLY:-} ]]; then
+    fetch_modules "$name" "$@"
+  else
     echo "building $name into $bin; a cold build takes minutes" >&2
     out="$bin.tmp.$$"
-    rm -rf "$out" && mkdir -p "$out"
+    rm -rf "$out" && mkdir -p "$out" || return
     local start=$SECONDS
-    "$@"
-    rm -rf "$bin" && mv "$out" "$bin"
+    "$@" && [[ -x "$out/$binary" ]] || { echo "building $name failed" >&2; rm -rf "$out"; return 1; }
+    rm -rf "$bin" && mv "$out" "$bin" || return
     echo "built in $((SECONDS - start))s" >&2
+    echo "$bin"
   fi
-  echo "$bin"
+}
+
+# Runs a build function with `go build` and `go install` given -n: modules are fetched, nothing
+# is compiled. go's own error, if any, is kept for the log (its -n output is not).
+fetch_modules() {
+  local name=$1 rc=0
+  shift
+  out=$(mktemp -d) || return
+  go() { case $1 in build | install) command go "$1" -n "${@:2}" >/dev/null 2>"$out/go.log" || { tail -5 "$out/go.log" >&2; return 1; } ;; *) command go "$@" ;; esac; }
+  "$@" || rc=$?
+  unset -f go
+  rm -rf "$out"
+  if ((rc)); then echo "fetching the modules of $name failed" >&2; else echo "fetched the modules of $name" >&2; fi
+  return "$rc"
 }

@@ -4,11 +4,11 @@
 // curl`. Built once per curl and pause binary, in the cache.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ImageSpec } from "../nodes";
 import { copyHostBinary, sharedLibraries } from "./host-binary";
-import { cacheRoot } from "../tools";
+import { cacheRoot, cachedPath } from "../tools";
 
 export const curlClientImageName = "stageset.local/curl:1";
 
@@ -22,14 +22,10 @@ export function curlClientImage(nodeBinDir: string): ImageSpec {
     .update(readFileSync(pause))
     .digest("hex")
     .slice(0, 16);
-  const dir = join(cacheRoot, "curl-client", key, "root");
-  if (!existsSync(dir)) {
-    const tmp = `${dir}.tmp.${process.pid}`;
-    rmSync(tmp, { recursive: true, force: true });
+  const dir = cachedPath(join(cacheRoot, "curl-client", key, "root"), tmp => {
     copyHostBinary(tmp, curl, "usr/bin/curl");
     copyHostBinary(tmp, pause, "pause");
     mkdirSync(join(tmp, "tmp"));
-    renameSync(tmp, dir);
-  }
+  });
   return { name: curlClientImageName, dir, entrypoint: ["/pause"] };
 }

@@ -8,12 +8,12 @@
 // Node is this machine's Node 20 binary plus the shared libraries it links (from ldd).
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ImageSpec } from "../nodes";
 import { copyHostBinary, sharedLibraries } from "./host-binary";
-import { cacheRoot } from "../tools";
+import { cacheRoot, cachedPath } from "../tools";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -33,8 +33,7 @@ export function peprControllerImage(): ImageSpec {
   if (!process.version.startsWith("v20.")) throw new Error(`the controller image carries this machine's Node, which is ${process.version}, not 20`);
   const libs = sharedLibraries(process.execPath);
   const key = createHash("sha256").update(JSON.stringify({ v, node: process.version, libs, self: readFileSync(fileURLToPath(import.meta.url)) })).digest("hex").slice(0, 16);
-  const dir = join(cacheRoot, "pepr-controller", key, "root");
-  if (!existsSync(dir)) buildRoot(dir, v);
+  const dir = cachedPath(join(cacheRoot, "pepr-controller", key, "root"), tmp => buildRoot(tmp, v));
   return {
     name: peprControllerImageName(),
     dir,
@@ -45,9 +44,7 @@ export function peprControllerImage(): ImageSpec {
   };
 }
 
-function buildRoot(dir: string, v: { pepr: string; ws: string }): void {
-  const tmp = `${dir}.tmp.${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
+function buildRoot(tmp: string, v: { pepr: string; ws: string }): void {
   copyHostBinary(tmp, process.execPath, "usr/local/bin/node");
   mkdirSync(join(tmp, "etc"));
   writeFileSync(join(tmp, "etc/passwd"), "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/app:/sbin/nologin\n");
@@ -55,7 +52,6 @@ function buildRoot(dir: string, v: { pepr: string; ws: string }): void {
   mkdirSync(join(tmp, "tmp"));
   chmodSync(join(tmp, "tmp"), 0o1777);
   installNodeModules(join(tmp, "app"), v);
-  renameSync(tmp, dir);
 }
 
 // Unused at run time and large; the upstream image removes the same kind of packages.

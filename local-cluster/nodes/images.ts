@@ -3,9 +3,9 @@
 // A tarball is built once per machine: every input lives in a keyed cache directory.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { cacheRoot } from "../tools";
+import { cacheRoot, cachedPath } from "../tools";
 import { containerdSocket } from "./containerd";
 
 export const images = {
@@ -29,20 +29,14 @@ export interface ImageSpec {
 /** The image's tarball, built by bin's k8s-node-agent unless the cache has it. */
 export function buildImage(bin: string, spec: ImageSpec): string {
   const key = createHash("sha256").update(JSON.stringify({ bin, spec })).digest("hex").slice(0, 16);
-  const tar = join(cacheRoot, "images", `${key}.tar`);
-  if (existsSync(tar)) return tar;
-  mkdirSync(dirname(tar), { recursive: true });
-  const tmp = `${tar}.tmp.${process.pid}`;
-  execFileSync(join(bin, "k8s-node-agent"), [
+  return cachedPath(join(cacheRoot, "images", `${key}.tar`), tmp => execFileSync(join(bin, "k8s-node-agent"), [
     "image", "-name", spec.name, "-dir", spec.dir, "-o", tmp,
     ...spec.entrypoint.flatMap(e => ["-entrypoint", e]),
     ...(spec.args ?? []).flatMap(a => ["-arg", a]),
     ...(spec.env ?? []).flatMap(e => ["-env", e]),
     ...(spec.workdir ? ["-workdir", spec.workdir] : []),
     ...Object.entries(spec.owners ?? {}).flatMap(([path, owner]) => ["-owner", `${path}=${owner}`]),
-  ], { stdio: ["ignore", "pipe", "pipe"] });
-  renameSync(tmp, tar);
-  return tar;
+  ], { stdio: ["ignore", "pipe", "pipe"] }));
 }
 
 /** Imports an image tarball into a node's containerd, in the namespace the CRI uses. */
@@ -54,14 +48,10 @@ export function importImage(exec: (args: string[]) => string, bin: string, tar: 
 export function buildBaseImages(bin: string): string[] {
   const one = (name: string, binary: string, args: string[] = []) => {
     // bin is itself keyed (by the builds its links point to), so its name keys the roots.
-    const root = join(cacheRoot, "image-roots", basename(dirname(bin)), binary);
-    if (!existsSync(root)) {
-      const tmp = `${root}.tmp.${process.pid}`;
-      rmSync(tmp, { recursive: true, force: true });
-      mkdirSync(tmp, { recursive: true });
+    const root = cachedPath(join(cacheRoot, "image-roots", basename(dirname(bin)), binary), tmp => {
+      mkdirSync(tmp);
       cpSync(join(bin, binary), join(tmp, binary), { dereference: true });
-      renameSync(tmp, root);
-    }
+    });
     return buildImage(bin, { name, dir: root, entrypoint: [`/${binary}`], args });
   };
   return [one(images.pause, "pause"), one(images.echo, "echo-server", ["serve"]), one(images.agent, "k8s-node-agent")];
