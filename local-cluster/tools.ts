@@ -14,7 +14,8 @@ export const cacheRoot = process.env.STAGESET_CACHE || join(process.env.XDG_CACH
 /**
  * path (a file or a directory) in the cache, made once: fill writes it at a temporary path
  * beside it, which is then renamed into place, so a reader never sees half of it. path must be
- * keyed by everything fill reads. When another process made it first, theirs is kept.
+ * keyed by everything fill reads that can change here. When two processes fill it at once,
+ * one copy stays (they are alike).
  */
 export function cachedPath(path: string, fill: (tmp: string) => void): string {
   if (existsSync(path)) return path;
@@ -37,6 +38,7 @@ export function scriptOutput(script: string): string {
   let out = cached.get(script);
   if (!out) {
     out = execFileSync("bash", [join(root, script)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim().split("\n").at(-1)!;
+    if (!out.startsWith("/")) throw new Error(`${script} printed no directory (is STAGESET_GO_FETCH_ONLY set?)`);
     cached.set(script, out);
   }
   return out;

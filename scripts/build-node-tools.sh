@@ -72,16 +72,17 @@ agent_bin=$(cached_build k8s-node-agent "$(cd "$root/tools/k8s-node/agent" && sr
 
 [[ -z ${STAGESET_GO_FETCH_ONLY:-} ]] || exit 0
 
-# One directory of links, keyed by the four parts.
-key=$(echo "$kube_bin $containerd_bin $cni_bin $agent_bin" | sha256sum | cut -c1-16)
+# One directory of links, keyed by the four parts and runc.
+runc=$(command -v runc)
+key=$(echo "$kube_bin $containerd_bin $cni_bin $agent_bin $runc" | sha256sum | cut -c1-16)
 bin="$CACHE_ROOT/k8s-node/$key/bin"
-if [[ ! -d "$bin" ]]; then
+if [[ ! -L "$bin/runc" ]]; then
   tmp="$bin.tmp.$$"
   rm -rf "$tmp" && mkdir -p "$tmp"
   for dir in "$kube_bin" "$containerd_bin" "$cni_bin" "$agent_bin"; do
     for f in "$dir"/*; do ln -sf "$f" "$tmp/$(basename "$f")"; done
   done
-  ln -sf "$(command -v runc)" "$tmp/runc"
-  rm -rf "$bin" && mv "$tmp" "$bin"
+  ln -sf "$runc" "$tmp/runc"
+  mv -T "$tmp" "$bin" 2>/dev/null || rm -rf "$tmp" # another process made the same links first
 fi
 echo "$bin"

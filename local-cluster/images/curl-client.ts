@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ImageSpec } from "../nodes";
-import { copyHostBinary, sharedLibraries } from "./host-binary";
+import { copyHostBinary, hostBinaryKey } from "./host-binary";
 import { cacheRoot, cachedPath } from "../tools";
 
 export const curlClientImageName = "stageset.local/curl:1";
@@ -18,7 +18,7 @@ export function curlClientImage(nodeBinDir: string): ImageSpec {
   if (!curl) throw new Error("curl is not installed on this machine (apt-get install curl)");
   const pause = join(nodeBinDir, "pause");
   const key = createHash("sha256")
-    .update(JSON.stringify({ curl: readFileSync(curl).length, libs: sharedLibraries(curl) }))
+    .update(hostBinaryKey(curl))
     .update(readFileSync(pause))
     .digest("hex")
     .slice(0, 16);

@@ -12,7 +12,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ImageSpec } from "../nodes";
-import { copyHostBinary, sharedLibraries } from "./host-binary";
+import { copyHostBinary, hostBinaryKey } from "./host-binary";
 import { cacheRoot, cachedPath } from "../tools";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -31,8 +31,12 @@ export function peprControllerImageName(): string {
 export function peprControllerImage(): ImageSpec {
   const v = versions();
   if (!process.version.startsWith("v20.")) throw new Error(`the controller image carries this machine's Node, which is ${process.version}, not 20`);
-  const libs = sharedLibraries(process.execPath);
-  const key = createHash("sha256").update(JSON.stringify({ v, node: process.version, libs, self: readFileSync(fileURLToPath(import.meta.url)) })).digest("hex").slice(0, 16);
+  // pepr's own dependencies are resolved by npm when the root is first made, and kept until
+  // this key changes (as an image pulled once is).
+  const key = createHash("sha256")
+    .update(JSON.stringify({ v, node: hostBinaryKey(process.execPath), self: readFileSync(fileURLToPath(import.meta.url), "utf8") }))
+    .digest("hex")
+    .slice(0, 16);
   const dir = cachedPath(join(cacheRoot, "pepr-controller", key, "root"), tmp => buildRoot(tmp, v));
   return {
     name: peprControllerImageName(),

@@ -90,8 +90,9 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
   }
 }
 
-// The control plane stops first, in its own way (its API server gets a second: the kubelets'
-// watches would hold its graceful shutdown open); then the reaper removes the nodes.
+// The control plane stops first, in its own way, while the kubelets' connections to it are
+// still alive (with the nodes gone first, the API server's graceful shutdown waits on
+// connections to vanished addresses until it is killed); then the reaper removes the nodes.
 async function stopCluster(cp: ControlPlane | undefined, reaper: Reaper): Promise<string[]> {
   await cp?.stop();
   reaper.state.cmdlineMatch = [];
