@@ -8,7 +8,7 @@ import type { CompiledExprs } from "../health";
 import { KubeApiError, type Discovery, type KubeClient } from "../kube";
 import type { EngineMetrics } from "../metrics";
 import type { Lookup } from "../actions";
-import type { ResolvedDependency } from "../promotion";
+import { formatInstant, type ResolvedDependency } from "../promotion";
 import type { Notifier, Transition } from "../notify";
 import { withStage } from "./plan";
 import type { ArtifactCache, ResolvedSource } from "./sources";
@@ -116,7 +116,7 @@ export function newRun(deps: EngineDeps, key: StageSetKey, ss: StageSet): Run {
   };
 }
 
-export const nowISO = (run: Run) => new Date(run.deps.now()).toISOString().replace(/\.\d+Z$/, "Z");
+export const nowISO = (run: Run) => formatInstant(run.deps.now());
 // nextStep tells "applied in this run" by lastAppliedTime >= runStartedAt, so these two keep
 // milliseconds: whole seconds cannot separate a new run from an apply of the run before it.
 export const nowISOPrecise = (run: Run) => new Date(run.deps.now()).toISOString();
