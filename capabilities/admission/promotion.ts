@@ -2,26 +2,14 @@
 // (a SubjectAccessReview for the request's user, as Kubernetes' CSR approval asks for its
 // `approve` verb), and whether spec.dependsOn closes a cycle through the StageSets there are now.
 import { StageSetGVK, stageSetsPath, type StageSet } from "../api";
-import type { KubeClient } from "../kube";
+import { accessAllowed, type KubeClient, type ReviewedUser } from "../kube";
 import { approvalsAnnotation, approveAnnotation, approveRequestProblem, approveVerb, dependencyKeys, findCycle, formatInstant, parseApprovals, parseApproveRequest, withApproval } from "../promotion";
 
-export interface UserInfo {
-  username?: string;
-  uid?: string;
-  groups?: string[];
-  extra?: Record<string, string[]>;
-}
+export type UserInfo = ReviewedUser;
 
 /** Whether the user may `approve` this StageSet (RBAC: the verb on stagesets.stageset.dev). */
-export async function mayApprove(client: KubeClient, user: UserInfo, namespace: string, name: string): Promise<boolean> {
-  const res = await client.request<{ status?: { allowed?: boolean } }>("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", {
-    body: {
-      apiVersion: "authorization.k8s.io/v1",
-      kind: "SubjectAccessReview",
-      spec: { user: user.username, uid: user.uid, groups: user.groups, extra: user.extra, resourceAttributes: { group: StageSetGVK.group, resource: StageSetGVK.plural, verb: approveVerb, namespace, name } },
-    },
-  });
-  return res.body.status?.allowed === true;
+export function mayApprove(client: KubeClient, user: UserInfo, namespace: string, name: string): Promise<boolean> {
+  return accessAllowed(client, { group: StageSetGVK.group, resource: StageSetGVK.plural, verb: approveVerb, namespace, name }, user);
 }
 
 /**
