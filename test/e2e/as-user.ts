@@ -51,3 +51,28 @@ export function stageSetReady(cluster: NodeCluster, namespace: string, name: str
   const ready = () => cluster.kubectl(["-n", namespace, "get", "stageset", name, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`]) === "True" && "Ready";
   return eventually(`StageSet ${namespace}/${name} Ready`, ready, timeoutMs);
 }
+
+/** kubectl's output, or its error text when it fails (a refusal is what some checks want). */
+export function refusal(cluster: NodeCluster, args: string[], input: string): string {
+  try {
+    return cluster.kubectl(args, input);
+  } catch (err) {
+    return `${(err as { stderr?: string }).stderr ?? ""} ${(err as Error).message}`;
+  }
+}
+
+/** A StageSet whose ready check does not evaluate to a bool: admission must refuse it, naming the field. */
+export function invalidExprStageSet(namespace: string): string {
+  return `apiVersion: stageset.dev/v1alpha1
+kind: StageSet
+metadata: { name: bad, namespace: ${namespace} }
+spec:
+  stages:
+  - name: a
+    sourceRef: { name: src }
+    readyChecks: { exprs: [{ apiVersion: apps/v1, kind: Deployment, current: "1 + 1" }] }
+`;
+}
+
+/** The refusal of invalidExprStageSet, as kubectl prints it. */
+export const invalidExprRefused = /admission webhook .*spec\.stages\[0\]\.readyChecks\.exprs\[0\]: .*must evaluate to a bool/;

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { peprControllerImage, peprControllerImageName } from "../../local-cluster/images/pepr-controller";
 import { images, startNodeCluster, type NodeCluster } from "../../local-cluster/nodes";
-import { asUser, eventually, root, stageSetReady } from "./as-user";
+import { asUser, eventually, invalidExprRefused, invalidExprStageSet, refusal as refusalOf, root, stageSetReady } from "./as-user";
 import { prepareDemo } from "../../local-cluster/demo-release";
 import { heldDeployment, heldLabel } from "./held-deployment";
 import type { ArtifactServer } from "../../local-cluster/artifact-server";
@@ -36,15 +36,7 @@ function ask(n: string, url: string): string {
   }
 }
 
-/** kubectl's output, or its error text when it fails (a refusal is what some checks want). */
-function refusal(args: string[], input: string): string {
-  try {
-    k(args, input);
-    return "";
-  } catch (err) {
-    return `${(err as { stderr?: string }).stderr ?? ""} ${(err as Error).message}`;
-  }
-}
+const refusal = (args: string[], input: string) => refusalOf(cluster!, args, input);
 
 interface StageSetJSON {
   status?: { stages?: { name: string; phase: string; appliedRevision?: string; appliedDigest?: string }[] };
@@ -101,17 +93,8 @@ describe("npx pepr deploy on real nodes", () => {
 
   it("refuses a bad StageSet through the admission pods' webhook, naming the field", async () => {
     k(["apply", "-f", "-"], "apiVersion: v1\nkind: Namespace\nmetadata: { name: e2e-admission }\n");
-    const bad = `apiVersion: stageset.dev/v1alpha1
-kind: StageSet
-metadata: { name: bad, namespace: e2e-admission }
-spec:
-  stages:
-  - name: a
-    sourceRef: { name: src }
-    readyChecks: { exprs: [{ apiVersion: apps/v1, kind: Deployment, current: "1 + 1" }] }
-`;
     // The API server calls the webhook on the admission pods' addresses (a real network path).
-    expect(refusal(["apply", "-f", "-"], bad)).toMatch(/admission webhook .*spec\.stages\[0\]\.readyChecks\.exprs\[0\]: .*must evaluate to a bool/);
+    expect(refusal(["apply", "-f", "-"], invalidExprStageSet("e2e-admission"))).toMatch(invalidExprRefused);
     expect(refusal(["-n", "e2e-admission", "get", "stageset", "bad"], "")).toMatch(/NotFound|not found/);
   }, 120_000);
 
