@@ -84,5 +84,6 @@ if [[ ! -L "$bin/runc" ]]; then
   done
   ln -sf "$runc" "$tmp/runc"
   mv -T "$tmp" "$bin" 2>/dev/null || rm -rf "$tmp" # another process made the same links first
+  [[ -L "$bin/runc" ]] || { echo "could not link the node tools into $bin" >&2; exit 1; }
 fi
 echo "$bin"

@@ -24,6 +24,7 @@ go_settings="$(go version) $GOTOOLCHAIN $CGO_ENABLED $GOFLAGS"
 cached_build() {
   local name=$1 key=$2 binary=$3
   shift 3
+  declare -F "$1" >/dev/null || { echo "cached_build $name: $1 is not a function" >&2; return 1; }
   local stamp
   stamp=$({ echo "$go_settings"; declare -f "$1"; } | sha256sum | cut -c1-8)
   local bin="$CACHE_ROOT/$name/$key-$stamp/bin"
@@ -38,10 +39,14 @@ cached_build() {
     local start=$SECONDS
     "$@" && [[ -x "$out/$binary" ]] || { echo "building $name failed" >&2; rm -rf "$out"; return 1; }
     # Another process may have finished the same build meanwhile: keep theirs, which a caller
-    # may be running (mv -T onto a directory that is not empty fails).
+    # may be running (mv -T onto a directory that is not empty fails). A damaged entry (no
+    # binary in it) is replaced.
     if ! mv -T "$out" "$bin" 2>/dev/null; then
-      rm -rf "$out"
-      [[ -x "$bin/$binary" ]] || { echo "could not move $name into $bin" >&2; return 1; }
+      if [[ -x "$bin/$binary" ]]; then
+        rm -rf "$out"
+      else
+        rm -rf "$bin" && mv -T "$out" "$bin" || { echo "could not move $name into $bin" >&2; rm -rf "$out"; return 1; }
+      fi
     fi
     echo "built in $((SECONDS - start))s" >&2
     echo "$bin"

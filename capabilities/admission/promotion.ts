@@ -2,14 +2,14 @@
 // (a SubjectAccessReview for the request's user, as Kubernetes' CSR approval asks for its
 // `approve` verb), and whether spec.dependsOn closes a cycle through the StageSets there are now.
 import { StageSetGVK, stageSetsPath, type StageSet } from "../api";
-import { accessAllowed, type KubeClient, type ReviewedUser } from "../kube";
+import { userAccessAllowed, type KubeClient, type ReviewedUser } from "../kube";
 import { approvalsAnnotation, approveAnnotation, approveRequestProblem, approveVerb, dependencyKeys, findCycle, formatInstant, parseApprovals, parseApproveRequest, withApproval } from "../promotion";
 
 export type UserInfo = ReviewedUser;
 
 /** Whether the user may `approve` this StageSet (RBAC: the verb on stagesets.stageset.dev). */
 export function mayApprove(client: KubeClient, user: UserInfo, namespace: string, name: string): Promise<boolean> {
-  return accessAllowed(client, { group: StageSetGVK.group, resource: StageSetGVK.plural, verb: approveVerb, namespace, name }, user);
+  return userAccessAllowed(client, user, { group: StageSetGVK.group, resource: StageSetGVK.plural, verb: approveVerb, namespace, name });
 }
 
 /**

@@ -3,7 +3,7 @@
 // made as that ServiceAccount (the API server's own authorizer answers), so a refusal names
 // who, what and where, and nothing of the stage is applied after the first one.
 import { Reason, StageSetError } from "../api";
-import { accessAllowed, type KubeClient, type ResourceInfo } from "../kube";
+import { selfAccessAllowed, type KubeClient, type ResourceInfo } from "../kube";
 import type { KubeObject } from "./objects";
 
 /** `serviceaccount team-a/deployer cannot create deployments.apps in namespace kube-system`. */
@@ -16,7 +16,7 @@ const configMaps: ResourceInfo = { group: "", version: "v1", kind: "ConfigMap", 
 
 /** Whether the client's identity may `verb` the resource in the namespace (cluster scope without one). */
 export function mayDo(client: KubeClient, verb: string, resource: Pick<ResourceInfo, "plural" | "group">, namespace: string | undefined): Promise<boolean> {
-  return accessAllowed(client, { verb, group: resource.group, resource: resource.plural, namespace });
+  return selfAccessAllowed(client, { verb, group: resource.group, resource: resource.plural, namespace });
 }
 
 /** Refuses the stage, before anything is applied, if the ServiceAccount may not create and patch every kind where it goes. */
