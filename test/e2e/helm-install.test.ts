@@ -16,7 +16,7 @@ import { curlClientImage, curlClientImageName } from "../../local-cluster/images
 import { peprControllerImage, peprControllerImageName } from "../../local-cluster/images/pepr-controller";
 import { startNodeCluster, type NodeCluster } from "../../local-cluster/nodes";
 import { scriptOutput } from "../../local-cluster/tools";
-import { asUser, eventually, invalidExprRefused, invalidExprStageSet, refusal, stageSetReady } from "./as-user";
+import { asUser, eventually, invalidExprRefused, invalidExprStageSet, refusal, root, stageSetReady } from "./as-user";
 import { demoNamespace, prepareDemo, startDemo } from "../../local-cluster/demo-release";
 import { heldDeployment, heldLabel } from "./held-deployment";
 
@@ -154,16 +154,20 @@ describe("helm install of the built chart on real nodes", () => {
     expect(k(["-n", n, "get", "configmap", "first", "-o", "jsonpath={.metadata.uid}"])).toBe(firstUID); // nothing of the first stage redone
   }, 15 * 60_000);
 
-  it("upgrades in place (helm upgrade --reset-then-reuse-values, rolling both Deployments): the gate Service answers every request of a curl loop at 10/s, a Ready release is left as it was, and the new admission pods refuse a bad StageSet", async () => {
+  it("upgrades in place to a new build (its CRDs applied first, then helm upgrade --reset-then-reuse-values): the gate Service answers every request of a curl loop at 10/s, a Ready release is left as it was, and the new admission pods refuse a bad StageSet", async () => {
     const n = "e2e-ha";
     const watchers = () => names(["-n", "pepr-system", "get", "pods", "-l", "pepr.dev/controller=watcher"]);
     const admission = () => names(["-n", "pepr-system", "get", "pods", "-l", "pepr.dev/controller=admission"]);
+    const webhookPaths = () => k(["get", "mutatingwebhookconfigurations,validatingwebhookconfigurations", "-o", "jsonpath={..clientConfig.service.path}"]);
     const oldPods = [...watchers(), ...admission()];
+    const oldPaths = webhookPaths();
     expect(watchers()).toHaveLength(2);
     expect(admission().length).toBeGreaterThanOrEqual(1);
     // What a user would see change if the new controller redid the release or flapped it.
     const release = () => ({
       phases: k(["-n", n, "get", "stageset", "ha", "-o", "jsonpath={.status.stages[*].phase}"]),
+      runStartedAt: k(["-n", n, "get", "stageset", "ha", "-o", "jsonpath={.status.runStartedAt}"]),
+      lastApplied: k(["-n", n, "get", "stageset", "ha", "-o", "jsonpath={.status.stages[*].lastAppliedTime}"]),
       readySince: k(["-n", n, "get", "stageset", "ha", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].lastTransitionTime}`]),
       configMap: k(["-n", n, "get", "configmap", "first", "-o", "jsonpath={.metadata.uid}/{.metadata.resourceVersion}"]),
       deployment: k(["-n", n, "get", "deployment", "web", "-o", "jsonpath={.metadata.uid}/{.metadata.generation}"]),
@@ -171,37 +175,61 @@ describe("helm install of the built chart on real nodes", () => {
     const before = release();
     expect(before.phases).toBe("Ready Ready");
 
-    // 10 requests/s for 90 s through the Service, each on a new connection; the upgrade (a
-    // pod template change, as a new image or module makes) starts 5 s in.
+    // A new build, as a user upgrades: a new module, webhook certificate and webhook path.
+    await asUser(cluster!, "npm", ["run", "build"], 600_000);
+    k(["apply", "--server-side", "-f", join(root, "dist/stageset-controller-chart/crds")]);
+
+    // 10 requests/s for 90 s through the Service, each on a new connection; the upgrade starts
+    // 5 s in. Meanwhile a StageSet is written every half second, to see what admission says.
     const requests = 900;
     const loop = curlLoop(`http://stageset-controller-gate.pepr-system:8082/gate/${n}/ha/second?n=[1-${requests}]`);
     const loopStarted = Date.now();
     await new Promise(ok => setTimeout(ok, 5_000));
+    let upgrading = true;
+    const writes = { accepted: 0, refused: 0 };
+    const writing = (async () => {
+      for (let i = 0; upgrading; i++) {
+        try {
+          k(["-n", n, "annotate", "--overwrite", "stageset", "ha", `e2e.stageset.dev/write=${i}`]);
+          writes.accepted++;
+        } catch {
+          writes.refused++;
+        }
+        await new Promise(ok => setTimeout(ok, 500));
+      }
+    })();
+    // A pod template change on both Deployments besides the new build's, so that both roll whatever the build changed.
     const stamp = String(Date.now());
     await helm(["upgrade", "stageset", "dist/stageset-controller-chart", "--reset-then-reuse-values", "--set-string", `watcher.podAnnotations.e2e-upgrade=${stamp},admission.podAnnotations.e2e-upgrade=${stamp}`, "--wait", "--timeout", "5m"]);
     const upgradedAfter = (Date.now() - loopStarted) / 1000;
-    const codes = await loop;
-    const counts = Object.fromEntries([...new Set(codes)].map(c => [c, codes.filter(x => x === c).length]));
-    log(`helm upgrade --wait done ${upgradedAfter.toFixed(1)} s into a ${((Date.now() - loopStarted) / 1000).toFixed(1)} s curl loop: ${JSON.stringify(counts)}`);
-    expect(upgradedAfter * 1000).toBeLessThan(requests * 100 - 5_000); // the loop outlasted the rollout
-    expect(codes).toHaveLength(requests);
-    expect(counts).toEqual({ "200": requests });
-
-    // Every pod is new (the old ones gone once their grace period ends), and the Lease is held by one of them.
+    // Every pod is new (the old ones gone once their grace period ends), before the loop ends.
     const newWatchers = await eventually("only new pods", () => {
       const now = watchers();
       return now.length === 2 && [...now, ...admission()].every(p => !oldPods.includes(p)) && now;
     });
+    const oldGoneAfter = (Date.now() - loopStarted) / 1000;
+    upgrading = false;
+    await writing;
+    const codes = await loop;
+    const loopSecs = (Date.now() - loopStarted) / 1000;
+    const counts = Object.fromEntries([...new Set(codes)].map(c => [c, codes.filter(x => x === c).length]));
+    log(`helm upgrade --wait done ${upgradedAfter.toFixed(1)} s and the old pods gone ${oldGoneAfter.toFixed(1)} s into a ${loopSecs.toFixed(1)} s curl loop: ${JSON.stringify(counts)}; StageSet writes meanwhile ${JSON.stringify(writes)}`);
+    expect(webhookPaths()).not.toBe(oldPaths);
+    expect(loopSecs - oldGoneAfter).toBeGreaterThan(3); // the loop outlasted the rollout
+    expect(codes).toHaveLength(requests);
+    expect(counts).toEqual({ "200": requests });
+
     const holder = await eventually("a new leader", () => {
       const id = k(["-n", "pepr-system", "get", "lease", "stageset-controller-leader", "-o", "jsonpath={.spec.holderIdentity}"]).split("_")[0]!;
       return newWatchers.includes(`pod/${id}`) && id;
     });
     log(`the Lease is held by ${holder}`);
-    // The release was followed, not redone: same objects, untouched, Ready since before.
+    // The release was followed, not redone: no new run, no stage applied again, Ready since before, its objects as they were.
     expect(release()).toEqual(before);
-    // The new admission pods serve the webhook.
+    // The new admission pods serve the webhook, and StageSet writes are accepted again.
     expect(refusal(cluster!, ["apply", "-f", "-"], invalidExprStageSet(n))).toMatch(invalidExprRefused);
-  }, 10 * 60_000);
+    k(["-n", n, "annotate", "--overwrite", "stageset", "ha", "e2e.stageset.dev/write=after"]);
+  }, 15 * 60_000);
 
   it("uninstalls: no Deployment or webhook left behind, the StageSet CRD kept", async () => {
     // A StageSet that still exists when the controller goes: the README's "remove the controller while StageSets exist".
