@@ -27,6 +27,15 @@ const k = (args: string[], input?: string) => cluster!.kubectl(args, input);
 const helm = (args: string[]) => asUser(cluster!, join(scriptOutput("scripts/build-helm.sh"), "helm"), args, 600_000);
 const names = (args: string[]) => k([...args, "-o", "name"]).split("\n").filter(Boolean);
 
+/** The pod that holds the controller's Lease (its holder identity is `<pod>_<suffix>`). */
+const leaseHolder = () => k(["-n", "pepr-system", "get", "lease", "stageset-controller-leader", "-o", "jsonpath={.spec.holderIdentity}"]).split("_")[0]!;
+/** How many times each HTTP code came back. */
+const tally = (codes: string[]) => Object.fromEntries([...new Set(codes)].map(c => [c, codes.filter(x => x === c).length]));
+
+interface StageSetStatusOnly {
+  status: { runStartedAt?: string; stages: { phase: string; lastAppliedTime?: string }[]; conditions: { type: string; lastTransitionTime: string }[] };
+}
+
 interface PodList {
   items: { metadata: { name: string; deletionTimestamp?: string }; status: { conditions?: { type: string; status: string }[] } }[];
 }
@@ -124,8 +133,7 @@ describe("helm install of the built chart on real nodes", () => {
     const phases = () => k(["-n", n, "get", "stageset", "ha", "-o", "jsonpath={.status.stages[*].phase}"]);
     await eventually("first Ready, second Waiting", () => phases() === "Ready Waiting", 180_000);
     const firstUID = k(["-n", n, "get", "configmap", "first", "-o", "jsonpath={.metadata.uid}"]);
-    const holder = () => k(["-n", "pepr-system", "get", "lease", "stageset-controller-leader", "-o", "jsonpath={.spec.holderIdentity}"]).split("_")[0]!;
-    const leader = await eventually("a leader", () => watchers().find(p => p.metadata.name === holder())?.metadata.name);
+    const leader = await eventually("a leader", () => watchers().find(p => p.metadata.name === leaseHolder())?.metadata.name);
 
     // 10 requests/s through the Service for 60 s, each on a new connection (so each is balanced anew):
     // long enough for the deleted pod's replacement to become ready and take requests too.
@@ -134,7 +142,7 @@ describe("helm install of the built chart on real nodes", () => {
     await new Promise(ok => setTimeout(ok, 5_000));
     const deletedAt = Date.now();
     k(["-n", "pepr-system", "delete", "pod", leader, "--wait=false"]);
-    const next = await eventually("another leader", () => holder() !== leader && holder(), 60_000);
+    const next = await eventually("another leader", () => leaseHolder() !== leader && leaseHolder(), 60_000);
     const takeover = (Date.now() - deletedAt) / 1000;
     log(`leader pod ${leader} deleted; ${next} leads after ${takeover.toFixed(1)} s`);
     // The pod's SIGTERM reached the module, which released its Lease: not waited out (15 s).
@@ -146,7 +154,7 @@ describe("helm install of the built chart on real nodes", () => {
     const codes = await loop;
     log(`replacement ready ${((replacedAt - deletedAt) / 1000).toFixed(1)} s after the deletion; the loop went on ${((Date.now() - replacedAt) / 1000).toFixed(1)} s more`);
     expect(Date.now() - replacedAt).toBeGreaterThan(5_000); // the new replica took part of the loop
-    const counts = Object.fromEntries([...new Set(codes)].map(c => [c, codes.filter(x => x === c).length]));
+    const counts = tally(codes);
     log(`curl loop through the gate Service while the leader pod went: ${JSON.stringify(counts)}`);
     expect(codes).toHaveLength(requests);
     expect(counts).toEqual({ "200": requests });
@@ -164,14 +172,17 @@ describe("helm install of the built chart on real nodes", () => {
     expect(watchers()).toHaveLength(2);
     expect(admission().length).toBeGreaterThanOrEqual(1);
     // What a user would see change if the new controller redid the release or flapped it.
-    const release = () => ({
-      phases: k(["-n", n, "get", "stageset", "ha", "-o", "jsonpath={.status.stages[*].phase}"]),
-      runStartedAt: k(["-n", n, "get", "stageset", "ha", "-o", "jsonpath={.status.runStartedAt}"]),
-      lastApplied: k(["-n", n, "get", "stageset", "ha", "-o", "jsonpath={.status.stages[*].lastAppliedTime}"]),
-      readySince: k(["-n", n, "get", "stageset", "ha", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].lastTransitionTime}`]),
-      configMap: k(["-n", n, "get", "configmap", "first", "-o", "jsonpath={.metadata.uid}/{.metadata.resourceVersion}"]),
-      deployment: k(["-n", n, "get", "deployment", "web", "-o", "jsonpath={.metadata.uid}/{.metadata.generation}"]),
-    });
+    const release = () => {
+      const { status } = JSON.parse(k(["-n", n, "get", "stageset", "ha", "-o", "json"])) as StageSetStatusOnly;
+      return {
+        phases: status.stages.map(s => s.phase).join(" "),
+        runStartedAt: status.runStartedAt,
+        lastApplied: status.stages.map(s => s.lastAppliedTime),
+        readySince: status.conditions.find(c => c.type === "Ready")?.lastTransitionTime,
+        configMap: k(["-n", n, "get", "configmap", "first", "-o", "jsonpath={.metadata.uid}/{.metadata.resourceVersion}"]),
+        deployment: k(["-n", n, "get", "deployment", "web", "-o", "jsonpath={.metadata.uid}/{.metadata.generation}"]),
+      };
+    };
     const before = release();
     expect(before.phases).toBe("Ready Ready");
 
@@ -212,7 +223,7 @@ describe("helm install of the built chart on real nodes", () => {
     await writing;
     const codes = await loop;
     const loopSecs = (Date.now() - loopStarted) / 1000;
-    const counts = Object.fromEntries([...new Set(codes)].map(c => [c, codes.filter(x => x === c).length]));
+    const counts = tally(codes);
     log(`helm upgrade --wait done ${upgradedAfter.toFixed(1)} s and the old pods gone ${oldGoneAfter.toFixed(1)} s into a ${loopSecs.toFixed(1)} s curl loop: ${JSON.stringify(counts)}; StageSet writes meanwhile ${JSON.stringify(writes)}`);
     expect(webhookPaths()).not.toBe(oldPaths);
     expect(loopSecs - oldGoneAfter).toBeGreaterThan(3); // the loop outlasted the rollout
@@ -220,7 +231,7 @@ describe("helm install of the built chart on real nodes", () => {
     expect(counts).toEqual({ "200": requests });
 
     const holder = await eventually("a new leader", () => {
-      const id = k(["-n", "pepr-system", "get", "lease", "stageset-controller-leader", "-o", "jsonpath={.spec.holderIdentity}"]).split("_")[0]!;
+      const id = leaseHolder();
       return newWatchers.includes(`pod/${id}`) && id;
     });
     log(`the Lease is held by ${holder}`);
